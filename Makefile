@@ -1,0 +1,47 @@
+# Seq2seq-with-attention course bundle. Run `make` to see the targets.
+# Every target first builds .venv from the pins in environment.yml (once, ~2 min).
+
+PYTHON  ?= python3
+PROFILE ?= auto
+GPU     ?=
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+# pip pins = the lines under "- pip:" in environment.yml; GPU=1 swaps in GPU TensorFlow.
+PINS    := $(shell sed -n '/- pip:/,$$s/^ *- \([A-Za-z].*==.*\)/\1/p' environment.yml)
+PINS    := $(if $(GPU),$(patsubst tensorflow==%,tensorflow[and-cuda]==%,$(PINS)),$(PINS))
+
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+export JUPYTER_CONFIG_PATH := $(abspath autograder)
+
+.DEFAULT_GOAL := help
+.PHONY: help setup release grade lab test clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  options: PROFILE=auto|full|cpu|smoke (default auto: full on a GPU, else cpu), GPU=1"
+
+setup: $(STAMP) ## build .venv with the pinned packages (GPU=1 for GPU TensorFlow)
+
+$(STAMP): environment.yml pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(PINS)
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+release: $(STAMP) ## generate labs/ and the demo class from solutions/ (nbgrader)
+	$(PY) -m coursekit.grading release
+
+grade: $(STAMP) ## autograde autograder/submitted/ (the demo class if empty): CSV, feedback, table
+	$(PY) -m coursekit.grading grade --profile $(PROFILE)
+
+lab: $(STAMP) ## open the student notebooks (labs/) in JupyterLab
+	$(VENV)/bin/jupyter lab --notebook-dir=labs
+
+test: $(STAMP) ## run the test suite (includes a real cpu-profile grading run, ~10 min)
+	$(PY) -m pytest
+
+clean: ## delete grading results (autograded/, feedback/, gradebook, grades.csv)
+	rm -rf autograder/submitted autograder/autograded autograder/feedback \
+	       autograder/gradebook.db autograder/grades.csv autograder/grading.log

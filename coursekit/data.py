@@ -1,0 +1,136 @@
+"""The shipped data sets: checksum verification and deterministic splits.
+
+Every file under ``data/`` is listed in ``data/SHA256SUMS``. A loader verifies
+the file before reading it, so a truncated download or a Git LFS pointer shows
+up as a clear error that names the file, not as a mysterious parsing failure.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import ROOT
+
+DATA_DIR = ROOT / "data"
+SUMS_FILE = DATA_DIR / "SHA256SUMS"
+
+IMDB_FILE = "imdb_reviews.csv.gz"
+TATOEBA_FILE = "cmn.txt.gz"
+
+#: aclImdb's own split: the CSV holds its 25,000 training reviews first, then its
+#: 25,000 test reviews (see data/README.md for the exact row order).
+IMDB_TRAIN_ROWS = 25_000
+SPLIT_SEED = 1234
+
+
+class DataError(RuntimeError):
+    """A shipped data file is missing or does not match its checksum."""
+
+
+def expected_checksums(sums_file: Path = SUMS_FILE) -> dict[str, str]:
+    """Read ``SHA256SUMS`` (``sha256sum`` format) into ``{file name: hex digest}``."""
+    sums = {}
+    for line in sums_file.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            sums[name.lstrip("*")] = digest
+    return sums
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verified_path(name: str, data_dir: Path = DATA_DIR) -> Path:
+    """Return the path of a shipped data file after checking its SHA-256.
+
+    Raises :class:`DataError` naming the file and the fix when the file is
+    missing or its content differs from ``SHA256SUMS``.
+    """
+    data_dir = Path(data_dir)
+    sums = expected_checksums(data_dir / "SHA256SUMS")
+    if name not in sums:
+        raise DataError(f"{name} is not listed in {data_dir / 'SHA256SUMS'}; "
+                        f"known files: {', '.join(sorted(sums))}.")
+    path = data_dir / name
+    fix = (f"Restore it from the course repository (for example "
+           f"`git checkout -- data/{name}`, or download the bundle again); "
+           f"`sha256sum -c SHA256SUMS` inside data/ checks every file.")
+    if not path.is_file():
+        raise DataError(f"Data file {path} is missing. {fix}")
+    actual = _cached_sha256(str(path), path.stat().st_size, path.stat().st_mtime_ns)
+    if actual != sums[name]:
+        raise DataError(f"Data file {path} is corrupt or incomplete: its SHA-256 is "
+                        f"{actual}, expected {sums[name]}. {fix}")
+    return path
+
+
+@lru_cache(maxsize=8)
+def _cached_sha256(path: str, size: int, mtime_ns: int) -> str:
+    # Keyed on size and mtime so an edited file is hashed again.
+    return sha256_of(Path(path))
+
+
+@dataclass(frozen=True)
+class TextSplit:
+    """Review texts and 0/1 labels (1 = positive) of one split."""
+    texts: list[str]
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def head(self, n: int | None) -> "TextSplit":
+        return self if n is None else TextSplit(self.texts[:n], self.labels[:n])
+
+
+def load_imdb(validation_size: int = 2_500, seed: int = SPLIT_SEED) -> dict[str, TextSplit]:
+    """The IMDB reviews as ``{"train", "validation", "test"}`` splits.
+
+    We keep aclImdb's own train/test split: the 25,000 test reviews are about
+    other movies than the training reviews, so test accuracy measures how the
+    model does on films it has never seen. Each part is shuffled with a fixed
+    seed (the CSV is sorted by label), and the last ``validation_size`` reviews
+    of the shuffled training part are held out for validation.
+    """
+    df = pd.read_csv(verified_path(IMDB_FILE), compression="gzip")
+    labels = (df["sentiment"] == "positive").to_numpy(dtype="int32")
+    texts = df["review"].tolist()
+    if len(df) != 2 * IMDB_TRAIN_ROWS or labels.sum() != IMDB_TRAIN_ROWS:
+        raise DataError(f"{IMDB_FILE} does not have the expected 50,000 balanced rows.")
+
+    rng = np.random.default_rng(seed)
+    train_order = rng.permutation(IMDB_TRAIN_ROWS)
+    test_order = IMDB_TRAIN_ROWS + rng.permutation(IMDB_TRAIN_ROWS)
+
+    def take(rows) -> TextSplit:
+        return TextSplit([texts[i] for i in rows], labels[rows])
+
+    cut = IMDB_TRAIN_ROWS - validation_size
+    return {"train": take(train_order[:cut]),
+            "validation": take(train_order[cut:]),
+            "test": take(test_order)}
+
+
+def load_tatoeba() -> pd.DataFrame:
+    """The Tatoeba English-Mandarin pairs as a DataFrame.
+
+    Columns: ``english``, ``chinese`` and ``attribution`` (the CC-BY credit of
+    both sentences), in file order.
+    """
+    with gzip.open(verified_path(TATOEBA_FILE), "rt", encoding="utf-8") as f:
+        rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    bad = [i + 1 for i, r in enumerate(rows) if len(r) != 3]
+    if bad:
+        raise DataError(f"{TATOEBA_FILE}: lines {bad[:5]} do not have 3 tab-separated fields.")
+    return pd.DataFrame(rows, columns=["english", "chinese", "attribution"])

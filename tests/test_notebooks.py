@@ -1,0 +1,48 @@
+"""Notebook hygiene: no committed outputs, well-formed graded cells, one student region."""
+import json
+import re
+
+import pytest
+
+from notebook_cells import cells_by_id, load, tracked_notebooks
+
+ASSIGNMENTS = ["sentiment"]
+
+
+@pytest.mark.parametrize("path", tracked_notebooks(), ids=lambda p: p.name)
+def test_notebooks_are_committed_without_outputs(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    dirty = [c.get("id") for c in nb["cells"] if c["cell_type"] == "code"
+             and (c.get("outputs") or c.get("execution_count") is not None)]
+    assert not dirty, f"{path}: cells with outputs {dirty}; clear them before committing"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_graded_cells_start_with_a_check_that_docstring_and_have_points(assignment):
+    for grade_id, cell in cells_by_id(load(assignment)).items():
+        meta = cell.metadata["nbgrader"]
+        if meta.get("grade"):
+            assert re.fullmatch(r"[a-z0-9_]+", grade_id), grade_id
+            assert cell.source.startswith('"""Check that '), grade_id
+            assert meta.get("points", 0) > 0 and meta.get("locked"), grade_id
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_cell_but_the_student_region_is_locked(assignment):
+    nb = load(assignment)
+    unlocked = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+                if not c.metadata["nbgrader"].get("locked")]
+    solutions = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+                 if c.metadata["nbgrader"].get("solution")]
+    assert unlocked == solutions
+
+
+def test_sentiment_student_region_is_the_body_of_luong_attention_only():
+    nb = load("sentiment")
+    regions = [c for c in nb.cells if "### BEGIN SOLUTION" in c.source]
+    assert [c.metadata["nbgrader"]["grade_id"] for c in regions] == ["luong_attention"]
+    source = regions[0].source
+    assert source.startswith("class LuongAttention(keras.layers.Layer):")
+    assert "def __init__(self, units, **kwargs):" in source
+    assert "def call(self, query, values, mask=None):" in source
+    assert sum(c.metadata["nbgrader"].get("points", 0) for c in nb.cells) == 20
