@@ -111,8 +111,12 @@ def release(release_dir: Path = LABS, demo_dir: Path = DEMO, db: Path | None = N
     build_demo_class(release_dir, demo_dir)
 
 
+def solution_cells(nb) -> list[nbformat.NotebookNode]:
+    return [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+
+
 def solution_cell(nb) -> nbformat.NotebookNode:
-    cells = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+    cells = solution_cells(nb)
     if len(cells) != 1:
         raise ValueError(f"expected exactly one solution cell, found {len(cells)}")
     return cells[0]
@@ -161,9 +165,15 @@ class LuongAttention(keras.layers.Layer):
 
 
 def demo_submissions(assignment: str, release_dir: Path = LABS) -> dict[str, nbformat.NotebookNode]:
-    """The demo class of one assignment: ``{outcome: notebook}``, built from the released lab."""
+    """The demo class of one assignment: ``{outcome: notebook}``, built from the released lab.
+
+    A worked lab (no student region) has a single demo submission: the released
+    notebook itself, which must pass every check.
+    """
     released = nbformat.read(release_dir / assignment / f"{assignment}.ipynb", as_version=4)
     solution = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
+    if not solution_cells(solution):
+        return {"passes-all": released}
     bodies = {"passes-all": student_version(solution_cell(solution).source), "untouched": None}
     bodies.update(DEMO_VARIANTS.get(assignment, {}))
     class_ = {}
@@ -178,10 +188,12 @@ def demo_submissions(assignment: str, release_dir: Path = LABS) -> dict[str, nbf
 def build_demo_class(release_dir: Path = LABS, demo_dir: Path = DEMO) -> None:
     demo_dir.mkdir(parents=True, exist_ok=True)
     for assignment in assignments():
+        for stale in demo_dir.glob(f"{assignment}-*.ipynb"):
+            stale.unlink()
         for outcome, nb in demo_submissions(assignment, release_dir).items():
             path = demo_dir / f"{assignment}-{outcome}.ipynb"
             nbformat.write(nb, path)
-            print(f"demo submission {path.relative_to(demo_dir.parent.parent) if demo_dir.is_relative_to(ROOT) else path}")
+            print(f"demo submission {path}")
 
 
 def seed_demo_class(submitted: Path, demo_dir: Path = DEMO) -> list[str]:
@@ -224,12 +236,20 @@ def read_scores(grades_csv: Path) -> dict[tuple[str, str], tuple[float, float]]:
                 for row in csv.DictReader(f)}
 
 
-def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool | None = None) -> list[Result]:
-    """Autograde every submission under ``workdir/submitted`` and return the results."""
+def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool | None = None,
+          only: list[str] | None = None) -> list[Result]:
+    """Autograde every submission under ``workdir/submitted`` and return the results.
+
+    ``only`` restricts grading to some assignments (default: all of them).
+    """
     workdir = Path(workdir).resolve()
     submitted = workdir / "submitted"
+    graded_assignments = [a for a in assignments() if not only or a in only]
+    if only and set(only) - set(graded_assignments):
+        raise SystemExit(f"unknown assignment(s) {sorted(set(only) - set(graded_assignments))}; "
+                         f"known: {', '.join(assignments())}")
     chosen = {lab: profiles.select(lab, env={profiles.ENV_VAR: profile} if profile else None)
-              for lab in assignments()}
+              for lab in graded_assignments}
     has_submissions = submitted.is_dir() and any(submitted.glob(f"*/*/*.ipynb"))
     if use_demo or (use_demo is None and not has_submissions):
         print(f"No submissions in {submitted}: grading the shipped demo class ({DEMO}).")
@@ -251,7 +271,7 @@ def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool
                 raise SystemExit(f"nbgrader generate_assignment {assignment} failed; see {log}")
 
     results = []
-    for assignment in assignments():
+    for assignment in graded_assignments:
         prof = chosen[assignment]
         students = sorted(p.parent.parent.name for p in submitted.glob(f"*/{assignment}/{assignment}.ipynb"))
         print(f"\n{assignment}: {len(students)} submission(s), {prof}\n"
@@ -319,12 +339,15 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--workdir", type=Path, default=AUTOGRADER,
                    help="folder holding submitted/; results are written next to it (default: autograder/)")
     g.add_argument("--demo", action="store_true", help="grade the shipped demo class even if submissions exist")
+    g.add_argument("--assignment", action="append", metavar="ID",
+                   help="grade only this assignment (repeatable; default: all)")
     args = parser.parse_args(argv)
     if args.command == "release":
         release()
         return 0
     profile = None if args.profile in (None, "auto") else args.profile
-    results = grade(args.workdir, profile=profile, use_demo=True if args.demo else None)
+    results = grade(args.workdir, profile=profile, use_demo=True if args.demo else None,
+                    only=args.assignment)
     failed = [r for r in results if r.status != "ok"]
     return 1 if failed else 0
 

@@ -26,7 +26,7 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         "full": dict(embedding_dim=256, units=1024, batch_size=128, epochs=10,
                      learning_rate=1e-3, train_limit=None, test_limit=None,
                      cell_timeout=3 * 3600, notebook_timeout=4 * 3600),
-        "cpu": dict(embedding_dim=128, units=128, batch_size=128, epochs=3,
+        "cpu": dict(embedding_dim=128, units=128, batch_size=128, epochs=2,
                     learning_rate=2e-3, train_limit=None, test_limit=None,
                     cell_timeout=900, notebook_timeout=1200),
         "smoke": dict(embedding_dim=16, units=16, batch_size=64, epochs=1,
