@@ -15,7 +15,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export JUPYTER_CONFIG_PATH := $(abspath autograder)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup release grade lab test clean
+.PHONY: help setup release grade lab test bench clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,8 +39,11 @@ grade: $(STAMP) ## autograde autograder/submitted/ (the demo class if empty): CS
 lab: $(STAMP) ## open the student notebooks (labs/) in JupyterLab
 	$(VENV)/bin/jupyter lab --notebook-dir=labs
 
-test: $(STAMP) ## run the test suite (includes a real cpu-profile grading run, ~10 min)
+test: $(STAMP) ## run the test suite (includes real cpu-profile grading runs, ~30 min)
 	$(PY) -m pytest
+
+bench: $(STAMP) ## NMT training speed: this lab vs the classic per-step code, side by side (~10 min)
+	$(PY) -m coursekit.bench
 
 clean: ## delete grading results (autograded/, feedback/, gradebook, grades.csv)
 	rm -rf autograder/submitted autograder/autograded autograder/feedback \

@@ -18,5 +18,10 @@ c.CourseDirectory.autograded_directory = "autograder/autograded"
 c.CourseDirectory.feedback_directory = "autograder/feedback"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "autograder", "gradebook.db")
 
+# Never copy trained weights or generated images when releasing or grading: the
+# autograder always trains the submitted code itself.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+                            "checkpoints", "attention_heatmap.png"]
+
 # Students may add cells of their own; grading still restores every locked cell.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -2,8 +2,9 @@
 
 The lessons themselves (attention layers, encoders, decoders, training loops,
 decoding) live inline in the notebooks; this package only holds what students
-should not have to read: data loading with checksums, run profiles, and the
-grading harness.
+should not have to read: data loading with checksums (``data``), run profiles
+(``profiles``), the CJK font and heatmaps (``plotting``), the checks' helpers
+(``checks``), the grading harness (``grading``) and ``make bench`` (``bench``).
 """
 from pathlib import Path
 

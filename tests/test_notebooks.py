@@ -6,7 +6,7 @@ import pytest
 
 from notebook_cells import cells_by_id, load, tracked_notebooks
 
-ASSIGNMENTS = ["sentiment"]
+ASSIGNMENTS = ["sentiment", "nmt"]
 
 
 @pytest.mark.parametrize("path", tracked_notebooks(), ids=lambda p: p.name)
@@ -28,6 +28,12 @@ def test_graded_cells_start_with_a_check_that_docstring_and_have_points(assignme
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_grade_ids_are_unique(assignment):
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in load(assignment).cells]
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_cell_but_the_student_region_is_locked(assignment):
     nb = load(assignment)
     unlocked = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
@@ -46,3 +52,13 @@ def test_sentiment_student_region_is_the_body_of_luong_attention_only():
     assert "def __init__(self, units, **kwargs):" in source
     assert "def call(self, query, values, mask=None):" in source
     assert sum(c.metadata["nbgrader"].get("points", 0) for c in nb.cells) == 20
+
+
+def test_nmt_is_a_worked_lab_with_the_six_checks():
+    nb = load("nmt")
+    assert not [c for c in nb.cells if c.metadata["nbgrader"].get("solution")]
+    points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+              for c in nb.cells if c.metadata["nbgrader"].get("grade")}
+    assert points == {"encoder_output_and_state_shapes": 1, "attention_weights_sum_to_one": 2,
+                      "decoder_logits_shape": 1, "greedy_equals_beam_width_one": 2,
+                      "translate_returns_clean_text": 2, "bleu_above_floor": 4}

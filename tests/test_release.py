@@ -45,3 +45,17 @@ def test_released_lab_has_no_solution_and_no_hidden_test():
 def test_untouched_demo_submission_is_the_released_lab():
     assert (without_cell_ids(ROOT / "autograder" / "demo" / "sentiment-untouched.ipynb")
             == without_cell_ids(ROOT / "labs" / "sentiment" / "sentiment.ipynb"))
+
+
+def test_release_and_grading_never_copy_trained_weights(tmp_path):
+    """A TA's checkpoints/ in solutions/nmt/ must not reach labs/ or let a graded run skip training."""
+    from nbgrader.utils import find_all_files
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT / "autograder")).load_config()
+    (tmp_path / "checkpoints" / "nmt-cpu").mkdir(parents=True)
+    (tmp_path / "checkpoints" / "nmt-cpu" / "ckpt-1.index").write_text("weights")
+    (tmp_path / "attention_heatmap.png").write_bytes(b"png")
+    (tmp_path / "notes.txt").write_text("a file the lab needs")
+    copied = find_all_files(str(tmp_path), config.CourseDirectory.ignore)
+    assert copied == [str(tmp_path / "notes.txt")]
