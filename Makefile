@@ -39,7 +39,7 @@ grade: $(STAMP) ## autograde autograder/submitted/ (the demo class if empty): CS
 lab: $(STAMP) ## open the student notebooks (labs/) in JupyterLab
 	$(VENV)/bin/jupyter lab --notebook-dir=labs
 
-test: $(STAMP) ## run the test suite (includes real cpu-profile grading runs, ~30 min)
+test: $(STAMP) ## run the test suite (includes real cpu-profile grading runs, ~20 min)
 	$(PY) -m pytest
 
 bench: $(STAMP) ## NMT training speed: this lab vs the classic per-step code, side by side (~10 min)
