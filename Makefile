@@ -42,7 +42,7 @@ lab: $(STAMP) ## open the student notebooks (labs/) in JupyterLab
 test: $(STAMP) ## run the test suite (includes real cpu-profile grading runs, ~20 min)
 	$(PY) -m pytest
 
-bench: $(STAMP) ## NMT training speed: this lab vs the classic per-step code, side by side (~10 min)
+bench: $(STAMP) ## NMT training speed: this lab vs the classic per-step code, side by side (~4 min)
 	$(PY) -m coursekit.bench
 
 clean: ## delete grading results (autograded/, feedback/, gradebook, grades.csv)
