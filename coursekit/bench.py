@@ -66,24 +66,20 @@ def load_lab(notebook: Path = NOTEBOOK, tags=CELL_TAGS, profile: str = "full",
     """
     import contextlib
     import io
+    from unittest import mock
 
     import nbformat
 
+    from .profiles import ENV_VAR
+
     nb = nbformat.read(str(notebook), as_version=4)
     namespace: dict = {"__name__": "__nmt_lab__"}
-    previous = os.environ.get("COURSE_PROFILE")
-    os.environ["COURSE_PROFILE"] = profile
-    try:
-        with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
-            for cell in nb.cells:
-                if cell.cell_type == "code" and set(cell.metadata.get("tags", ())) & set(tags):
-                    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "cell")
-                    exec(compile(cell.source, f"<{notebook.name}:{grade_id}>", "exec"), namespace)
-    finally:
-        if previous is None:
-            os.environ.pop("COURSE_PROFILE", None)
-        else:
-            os.environ["COURSE_PROFILE"] = previous
+    with mock.patch.dict(os.environ, {ENV_VAR: profile}), \
+            contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+        for cell in nb.cells:
+            if cell.cell_type == "code" and set(cell.metadata.get("tags", ())) & set(tags):
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "cell")
+                exec(compile(cell.source, f"<{notebook.name}:{grade_id}>", "exec"), namespace)
     return namespace
 
 
@@ -105,12 +101,15 @@ def classic_train_step(src_vocab: int, tgt_vocab: int, embedding_dim: int, units
             weights = tf.nn.softmax(score, axis=1)
             return tf.reduce_sum(weights * values, axis=1), weights
 
+    def gru():
+        return keras.layers.GRU(units, return_sequences=True, return_state=True,
+                                recurrent_initializer="glorot_uniform")
+
     class Encoder(keras.layers.Layer):
         def __init__(self):
             super().__init__()
             self.embedding = keras.layers.Embedding(src_vocab, embedding_dim)
-            self.gru = keras.layers.GRU(units, return_sequences=True, return_state=True,
-                                        recurrent_initializer="glorot_uniform")
+            self.gru = gru()
 
         def call(self, x, hidden):
             return self.gru(self.embedding(x), initial_state=hidden)
@@ -119,8 +118,7 @@ def classic_train_step(src_vocab: int, tgt_vocab: int, embedding_dim: int, units
         def __init__(self):
             super().__init__()
             self.embedding = keras.layers.Embedding(tgt_vocab, embedding_dim)
-            self.gru = keras.layers.GRU(units, return_sequences=True, return_state=True,
-                                        recurrent_initializer="glorot_uniform")
+            self.gru = gru()
             self.fc = keras.layers.Dense(tgt_vocab)
             self.attention = Attention(units)
 
@@ -166,20 +164,21 @@ def lab_train_step(lab: dict, src_vocab: int, tgt_vocab: int, embedding_dim: int
     return lab["make_train_step"](encoder, decoder, optimizer)
 
 
+def seconds(train_step, source, target) -> float:
+    """Wall time of one training step, waiting for its result."""
+    start = time.perf_counter()
+    float(train_step(source, target))
+    return time.perf_counter() - start
+
+
 def time_step(train_step, source, target, steps: int) -> dict:
     """Trace time, first call, and the median of ``steps`` timed calls (seconds)."""
     start = time.perf_counter()
     train_step.get_concrete_function()
     trace = time.perf_counter() - start
-    start = time.perf_counter()
-    float(train_step(source, target))
-    first = time.perf_counter() - start
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        float(train_step(source, target))
-        times.append(time.perf_counter() - start)
-    return dict(trace=trace, first=first, step=statistics.median(times))
+    first = seconds(train_step, source, target)
+    step = statistics.median(seconds(train_step, source, target) for _ in range(steps))
+    return dict(trace=trace, first=first, step=step)
 
 
 def lab_epoch_seconds(train_step, batches, sample: int) -> float:
@@ -187,13 +186,7 @@ def lab_epoch_seconds(train_step, batches, sample: int) -> float:
     the range of batch lengths, are timed and their mean is multiplied by the number of batches."""
     order = sorted(range(len(batches)), key=lambda i: batches[i][0].size + batches[i][1].size)
     picks = [order[int((k + 0.5) * len(order) / sample)] for k in range(sample)]
-    times = []
-    for i in picks:
-        source, target = batches[i]
-        start = time.perf_counter()
-        float(train_step(source, target))
-        times.append(time.perf_counter() - start)
-    return len(batches) * statistics.mean(times)
+    return len(batches) * statistics.mean(seconds(train_step, *batches[i]) for i in picks)
 
 
 def run(units_list=(1024, 256), steps: int = 3, sample: int = 8, seed: int = 0) -> list[dict]:
