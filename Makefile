@@ -4,6 +4,11 @@
 PYTHON  ?= python3
 PROFILE ?= auto
 GPU     ?=
+DEMO    ?=
+# run student kernels in bubblewrap: auto (warn loudly if it is missing) | require | off
+export SANDBOX ?= auto
+# the nbgrader exchange folder; on a JupyterHub, the shared one (see README.md)
+EXCHANGE ?= autograder/exchange
 VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
@@ -13,13 +18,17 @@ PINS    := $(if $(GPU),$(patsubst tensorflow==%,tensorflow[and-cuda]==%,$(PINS))
 
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export JUPYTER_CONFIG_PATH := $(abspath autograder)
+export COURSE_EXCHANGE := $(abspath $(EXCHANGE))
+ASSIGNMENTS := $(notdir $(wildcard labs/*))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup release grade lab test bench clean
+.PHONY: help setup release grade lab test bench clean publish collect return formgrader
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  options: PROFILE=auto|full|cpu|smoke (default auto: full on a GPU, else cpu), GPU=1"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  options: PROFILE=auto|full|cpu|smoke (default auto: full on a GPU, else cpu), GPU=1,"
+	@echo "           EXCHANGE=folder (default autograder/exchange), SANDBOX=auto|require|off,"
+	@echo "           DEMO=honest|hostile (grade a shipped demo class)"
 
 setup: $(STAMP) ## build .venv with the pinned packages (GPU=1 for GPU TensorFlow)
 
@@ -34,10 +43,23 @@ release: $(STAMP) ## generate labs/ and the demo class from solutions/ (nbgrader
 	$(PY) -m coursekit.grading release
 
 grade: $(STAMP) ## autograde autograder/submitted/ (the demo class if empty): CSV, feedback, table
-	$(PY) -m coursekit.grading grade --profile $(PROFILE)
+	$(PY) -m coursekit.grading grade --profile $(PROFILE) $(if $(DEMO),--demo $(DEMO))
 
 lab: $(STAMP) ## open the student notebooks (labs/) in JupyterLab
 	$(VENV)/bin/jupyter lab --notebook-dir=labs
+
+publish: $(STAMP) ## (re)release labs/ to the exchange, where students fetch them
+	@for a in $(ASSIGNMENTS); do $(PY) -m nbgrader release_assignment $$a --force || exit 1; done
+
+collect: $(STAMP) ## copy each student's latest submission from the exchange to autograder/submitted/
+	@for a in $(ASSIGNMENTS); do $(PY) -m nbgrader collect $$a --update || exit 1; done
+
+return: $(STAMP) ## release the feedback of `make grade` to the students through the exchange
+	@for a in $(ASSIGNMENTS); do $(PY) -m nbgrader release_feedback $$a || exit 1; done
+
+formgrader: $(STAMP) ## JupyterLab on the whole bundle, with formgrader (menu Nbgrader) working
+	@test -d $(COURSE_EXCHANGE) || install -d -m 777 $(COURSE_EXCHANGE)
+	$(VENV)/bin/jupyter lab --notebook-dir=.
 
 test: $(STAMP) ## run the test suite (includes real cpu-profile grading runs, ~20 min)
 	$(PY) -m pytest
@@ -47,4 +69,4 @@ bench: $(STAMP) ## NMT training speed: this lab vs the classic per-step code, si
 
 clean: ## delete grading results (autograded/, feedback/, gradebook, grades.csv)
 	rm -rf autograder/submitted autograder/autograded autograder/feedback \
-	       autograder/gradebook.db autograder/grades.csv autograder/grading.log
+	       autograder/gradebook.db autograder/grades.csv autograder/grading.log autograder/.work

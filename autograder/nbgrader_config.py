@@ -25,3 +25,42 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 
 # Students may add cells of their own; grading still restores every locked cell.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# --- Autograding: answer-only, sandboxed, scored by assertions (coursekit/autograde.py) ---------
+# Whoever runs `nbgrader autograde` (make grade, or formgrader's button) gets the same pipeline:
+# the submission is rebuilt from the released lab with only its answer cells, the kernel runs in
+# the sandbox when the grading harness turns it on, and a check earns its points exactly when
+# its code raises nothing (warnings are shown, not punished). Time limits and the sandbox are
+# set per run by `make grade` (coursekit/grading.py) from the profile.
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput,
+    OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from coursekit.autograde import GradeExecute, RebuildFromRelease, ScoreByAssertions  # noqa: E402
+
+c.Autograde.sanitize_preprocessors = [RebuildFromRelease, ClearOutput, DeduplicateIds,
+                                      OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [GradeExecute, ScoreByAssertions, IgnorePattern,
+                                       ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+                                       AssignLatePenalties, CheckCellMetadata]
+
+# --- Validate: the students' Validate button and `nbgrader validate` ----------------------------
+# Validate runs the whole notebook, training included, and nbgrader's default limit of 30 s per
+# cell stops it in the training cell. Every cell gets instead the longest cell time limit, over
+# the labs, of the profile COURSE_PROFILE selects (coursekit/profiles.py; `auto` is resolved
+# without importing TensorFlow). Only the Validator's Execute step is configured, so autograding
+# keeps the limits `make grade` gives it.
+from coursekit import profiles as _profiles  # noqa: E402
+
+try:
+    c.Validator.Execute.timeout = _profiles.validate_cell_timeout()
+except ValueError:  # a misspelt COURSE_PROFILE: the notebook's first cells stop and say so
+    c.Validator.Execute.timeout = max(settings["cell_timeout"] for lab in _profiles.SETTINGS.values()
+                                      for settings in lab.values())
+
+# --- The exchange: make publish / collect / return, formgrader's buttons, fetch and submit ------
+# One laptop: the exchange is autograder/exchange/ in this bundle (git-ignored); `make ...
+# EXCHANGE=folder` moves it by setting COURSE_EXCHANGE. On a JupyterHub every user's configuration
+# names one shared folder instead: see "Releasing through the exchange" in README.md.
+c.CourseDirectory.course_id = "seq2seq-attention"
+c.Exchange.root = os.environ.get("COURSE_EXCHANGE") or os.path.join(root, "autograder", "exchange")

@@ -1,43 +1,49 @@
 """The grading harness behind `make release` and `make grade`.
 
 * ``release``: nbgrader generates the student notebooks in ``labs/`` from
-  ``solutions/`` (solutions and hidden tests stripped), then the demo-class
-  submissions in ``autograder/demo/`` are rebuilt from the released notebooks.
-* ``grade``: every submission in ``<workdir>/submitted/<student>/<assignment>/``
-  is autograded by nbgrader (one student at a time, with the profile's cell and
-  notebook timeouts), feedback HTML is generated, grades are exported to
-  ``<workdir>/grades.csv`` and a table is printed. With no submissions at all,
-  the shipped demo class is graded and its scores are compared with
-  ``autograder/demo/expected_scores.csv``.
+  ``solutions/`` (solutions and hidden tests stripped); then the demo classes in
+  ``autograder/demo/`` are rebuilt from the released notebooks (:mod:`coursekit.demo`).
+* ``grade``: every student folder under ``<workdir>/submitted/`` is accounted
+  for. Each submission is graded on its own, in a private working folder with
+  its own gradebook, by ``nbgrader autograde`` with the course's pipeline
+  (:mod:`coursekit.autograde`: answer-only rebuild, sandboxed kernel, points by
+  assertions, tamper checks); its grades are then merged into the course
+  gradebook, its feedback HTML (:mod:`coursekit.feedback`, no hidden tests) is
+  written, and a row goes to ``<workdir>/grades.csv`` and the table, whatever
+  happened. With no submissions at all, the shipped honest demo class is graded
+  and its scores and statuses are compared with ``autograder/demo/expected_scores.csv``.
 
 Run ``python -m coursekit.grading --help``.
 """
 from __future__ import annotations
 
 import argparse
-import copy
 import csv
+import json
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import Gradebook
 
-from . import ROOT, profiles
+from . import ROOT, demo, profiles
+from .autograde import META
+# kept importable from here: tests and notebooks' tooling use these names
+from .demo import solution_cell, solution_cells, student_version  # noqa: F401
 
 SOLUTIONS = ROOT / "solutions"
 LABS = ROOT / "labs"
 AUTOGRADER = ROOT / "autograder"
-DEMO = AUTOGRADER / "demo"
+DEMO = demo.DEMO
 EXPECTED_SCORES = DEMO / "expected_scores.csv"
-
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
 def assignments() -> list[str]:
@@ -92,10 +98,20 @@ def nbgrader(*args: str, profile: str | None = None, timeout: float | None = Non
     return code, time.monotonic() - start
 
 
+def generate(assignment: str, db: Path, log: Path) -> None:
+    """Teach a gradebook an assignment's tests (hidden ones included) from solutions/."""
+    with tempfile.TemporaryDirectory() as tmp:
+        code, _ = nbgrader("generate_assignment", assignment, "--force",
+                           f"--CourseDirectory.release_directory={tmp}",
+                           f"--CourseDirectory.db_url=sqlite:///{db}", log=log)
+    if code != 0:
+        raise SystemExit(f"nbgrader generate_assignment {assignment} failed; see {log}")
+
+
 # --------------------------------------------------------------------------- release
 
 def release(release_dir: Path = LABS, demo_dir: Path = DEMO, db: Path | None = None) -> None:
-    """Generate the student notebooks and rebuild the demo class from them."""
+    """Generate the student notebooks and rebuild the demo classes from them."""
     release_dir, demo_dir = Path(release_dir).resolve(), Path(demo_dir).resolve()
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "release.log"
@@ -108,111 +124,75 @@ def release(release_dir: Path = LABS, demo_dir: Path = DEMO, db: Path | None = N
                 sys.stderr.write(log.read_text(encoding="utf-8"))
                 raise SystemExit(f"nbgrader could not release {assignment!r} (log above)")
             print(f"released {release_dir / assignment / (assignment + '.ipynb')}")
-    build_demo_class(release_dir, demo_dir)
+    demo.build(assignments(), release_dir, demo_dir)
 
 
-def solution_cells(nb) -> list[nbformat.NotebookNode]:
-    return [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+# --------------------------------------------------------------------------- what was handed in
+
+@dataclass
+class Submission:
+    """One student's hand-in for one assignment, as found on disk."""
+    student: str
+    assignment: str
+    path: Path | None = None          # the notebook to grade
+    problem: str | None = None        # why there is nothing to grade
+    warnings: list[str] = field(default_factory=list)
 
 
-def solution_cell(nb) -> nbformat.NotebookNode:
-    cells = solution_cells(nb)
-    if len(cells) != 1:
-        raise ValueError(f"expected exactly one solution cell, found {len(cells)}")
-    return cells[0]
+def discover(submitted: Path, graded: list[str], known: list[str]) -> list[Submission]:
+    """Every student folder under ``submitted/``, with what to grade or why not."""
+    found = []
+    if not submitted.is_dir():
+        return found
+    for folder in sorted(p for p in submitted.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        student = folder.name
+        if not any((folder / a).is_dir() for a in known):
+            found.append(Submission(student, "-", problem="no assignment folder (expected "
+                                    + " or ".join(f"{student}/{a}/" for a in known) + ")"))
+            continue
+        for assignment in graded:
+            adir = folder / assignment
+            if not adir.is_dir():
+                continue
+            expected = adir / f"{assignment}.ipynb"
+            notebooks = sorted(p for p in adir.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+            sub = Submission(student, assignment)
+            if expected in notebooks:
+                sub.path = expected
+                others = [p.name for p in notebooks if p != expected]
+                if others:
+                    sub.warnings.append(f"other notebooks ignored: {', '.join(others)}")
+            elif len(notebooks) == 1:
+                sub.path = notebooks[0]
+                sub.warnings.append(f"graded {notebooks[0].relative_to(adir)} (expected {expected.name})")
+            elif notebooks:
+                sub.problem = ("several notebooks, none named " + expected.name + ": "
+                               + ", ".join(str(p.relative_to(adir)) for p in notebooks))
+            else:
+                files = sorted(p.name for p in adir.iterdir())
+                sub.problem = "no notebook" + (f" (found {', '.join(files[:5])})" if files else "")
+            found.append(sub)
+    return found
 
 
-def student_version(source: str) -> str:
-    """The reference solution as a student would hand it in: region markers removed."""
-    return "\n".join(line for line in source.splitlines()
-                     if line.strip() not in (BEGIN, END))
+def read_notebook(path: Path):
+    """The notebook at ``path``, or raise ValueError with a reason a person can read."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("invalid notebook: the file is not text (UTF-8)") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"invalid notebook: not valid JSON ({err.msg} at line {err.lineno}); "
+                         "the file may be truncated or damaged") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list) or "nbformat" not in raw:
+        raise ValueError("invalid notebook: valid JSON, but not a Jupyter notebook (no cells)")
+    try:
+        return nbformat.reads(json.dumps(raw), as_version=4)
+    except Exception as err:  # nbformat's own conversion errors
+        raise ValueError(f"invalid notebook: {type(err).__name__}: {err}") from None
 
 
-# Submissions of the demo class that are not derived from the reference solution.
-# Each one is the body of the solution cell a student could plausibly hand in.
-DEMO_VARIANTS = {
-    "sentiment": {
-        "dot-product": '''\
-class LuongAttention(keras.layers.Layer):
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-
-    def call(self, query, values, mask=None):
-        # Forgot W_a: this is Luong's *dot* score, not the general one.
-        scores = tf.einsum("bu,btu->bt", query, values)
-        if mask is not None:
-            scores = tf.where(mask, scores, -1e9)
-        attention_weights = tf.nn.softmax(scores, axis=1)[:, :, tf.newaxis]
-        context_vector = tf.reduce_sum(attention_weights * values, axis=1)
-        return context_vector, attention_weights
-''',
-        "crashes": '''\
-class LuongAttention(keras.layers.Layer):
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.W_a = keras.layers.Dense(units)
-
-    def call(self, query, values, mask=None):
-        # Multiplies (batch, units) by (batch, max_len, units): the ranks do not match.
-        scores = tf.matmul(query, self.W_a(values))
-        attention_weights = tf.nn.softmax(scores, axis=1)
-        context_vector = tf.reduce_sum(attention_weights * values, axis=1)
-        return context_vector, attention_weights
-''',
-    },
-}
-
-
-def demo_submissions(assignment: str, release_dir: Path = LABS) -> dict[str, nbformat.NotebookNode]:
-    """The demo class of one assignment: ``{outcome: notebook}``, built from the released lab.
-
-    A worked lab (no student region) has a single demo submission: the released
-    notebook itself, which must pass every check.
-    """
-    released = nbformat.read(release_dir / assignment / f"{assignment}.ipynb", as_version=4)
-    solution = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
-    if not solution_cells(solution):
-        return {"passes-all": released}
-    bodies = {"passes-all": student_version(solution_cell(solution).source), "untouched": None}
-    bodies.update(DEMO_VARIANTS.get(assignment, {}))
-    class_ = {}
-    for outcome, body in bodies.items():
-        nb = copy.deepcopy(released)
-        if body is not None:
-            solution_cell(nb).source = body.rstrip("\n")
-        class_[outcome] = nb
-    return class_
-
-
-def build_demo_class(release_dir: Path = LABS, demo_dir: Path = DEMO) -> None:
-    demo_dir.mkdir(parents=True, exist_ok=True)
-    for assignment in assignments():
-        for stale in demo_dir.glob(f"{assignment}-*.ipynb"):
-            stale.unlink()
-        for outcome, nb in demo_submissions(assignment, release_dir).items():
-            path = demo_dir / f"{assignment}-{outcome}.ipynb"
-            nbformat.write(nb, path)
-            print(f"demo submission {path}")
-
-
-def seed_demo_class(submitted: Path, demo_dir: Path = DEMO) -> list[str]:
-    """Copy the demo notebooks into nbgrader's ``submitted/<student>/<assignment>/`` layout.
-
-    The student id is the expected outcome (``passes-all``, ``untouched``...).
-    """
-    students = set()
-    for assignment in assignments():
-        for path in sorted(demo_dir.glob(f"{assignment}-*.ipynb")):
-            student = path.stem[len(assignment) + 1:]
-            target = submitted / student / assignment / f"{assignment}.ipynb"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
-            students.add(student)
-    return sorted(students)
-
-
-# --------------------------------------------------------------------------- grading
+# --------------------------------------------------------------------------- grading one
 
 @dataclass
 class Result:
@@ -222,133 +202,292 @@ class Result:
     max_score: float | None = None
     seconds: float = 0.0
     status: str = "ok"
+    warnings: list[str] = field(default_factory=list)
+    flagged: bool = False
 
 
-def read_expected(profile: str, path: Path = EXPECTED_SCORES) -> dict[tuple[str, str], float]:
+@dataclass
+class Run:
+    """What every submission of one `make grade` run shares."""
+    workdir: Path
+    template_db: Path
+    sandbox: bool
+    log: Path
+    profiles: dict
+
+
+def _zero_submission(gb: Gradebook, assignment: str, student: str, flagged: bool) -> tuple[float, float]:
+    gb.update_or_create_student(student)
+    with warnings.catch_warnings():  # nbgrader's own SQLAlchemy session warnings, harmless here
+        warnings.simplefilter("ignore")
+        sub = gb.update_or_create_submission(assignment, student)
+    for nb in sub.notebooks:
+        for grade in nb.grades:
+            grade.auto_score = 0
+            grade.needs_manual_grade = False
+        nb.flagged = flagged
+    gb.db.commit()
+    return sub.score, sub.max_score
+
+
+def merge(course_db: Path, work_db: Path, assignment: str, student: str, flagged: bool) -> tuple[float, float]:
+    """Copy one graded submission from its private gradebook into the course gradebook."""
+    with Gradebook(f"sqlite:///{work_db}") as wgb, Gradebook(f"sqlite:///{course_db}") as gb:
+        wsub = wgb.find_submission(assignment, student)
+        gb.update_or_create_student(student)
+        with warnings.catch_warnings():  # nbgrader's own SQLAlchemy session warnings, harmless here
+            warnings.simplefilter("ignore")
+            sub = gb.update_or_create_submission(assignment, student, timestamp=wsub.timestamp)
+        for wnb in wsub.notebooks:
+            for wgrade in wnb.grades:
+                grade = gb.find_grade(wgrade.name, wnb.name, assignment, student)
+                grade.auto_score = wgrade.auto_score
+                grade.needs_manual_grade = wgrade.needs_manual_grade
+            for wcomment in wnb.comments:
+                gb.find_comment(wcomment.name, wnb.name, assignment, student).auto_comment = wcomment.auto_comment
+            gb.find_submission_notebook(wnb.name, assignment, student).flagged = flagged
+        gb.db.commit()
+        return sub.score, sub.max_score
+
+
+def write_feedback(run: Run, result: Result, nb) -> None:
+    from . import feedback
+    path = run.workdir / "feedback" / result.student / result.assignment / f"{result.assignment}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(feedback.render(nb, student=result.student, assignment=result.assignment,
+                                    score=result.score, max_score=result.max_score,
+                                    status=result.status, warnings=result.warnings), encoding="utf-8")
+
+
+def _copy_results(src: Path, dest: Path) -> None:
+    """The graded notebook and small files it wrote (a heatmap), never weights or huge files."""
+    if dest.exists():
+        shutil.rmtree(dest)
+
+    def ignore(folder, names):
+        return [n for n in names if n in ("checkpoints", ".ipynb_checkpoints")
+                or (Path(folder, n).is_file() and Path(folder, n).stat().st_size > 20 * 2**20)]
+    shutil.copytree(src, dest, ignore=ignore, symlinks=True)
+
+
+def grade_one(sub: Submission, run: Run) -> Result:
+    """Grade one submission in a private folder and merge it into the course results."""
+    start = time.monotonic()
+    result = Result(sub.student, sub.assignment, warnings=list(sub.warnings))
+    course_db = run.workdir / "gradebook.db"
+    nb = None
+    if sub.problem is None:
+        try:
+            nb = read_notebook(sub.path)
+        except ValueError as err:
+            sub.problem = str(err)
+    if sub.problem is not None:
+        result.status = sub.problem if sub.problem.startswith("invalid notebook") else sub.problem
+        result.flagged = True
+        if sub.assignment != "-":
+            with Gradebook(f"sqlite:///{course_db}") as gb:
+                result.score, result.max_score = _zero_submission(gb, sub.assignment, sub.student, True)
+            write_feedback(run, result, None)
+        result.seconds = time.monotonic() - start
+        return result
+
+    prof = run.profiles[sub.assignment]
+    work = Path(tempfile.mkdtemp(prefix=f"{sub.student}-{sub.assignment}-", dir=run.workdir / ".work"))
+    try:
+        nb.metadata[META] = {"warnings": list(sub.warnings)}  # nothing of the student's own metadata
+        target = work / "submitted" / sub.student / sub.assignment / f"{sub.assignment}.ipynb"
+        target.parent.mkdir(parents=True)
+        nbformat.write(nb, target)
+        shutil.copyfile(run.template_db, work / "gradebook.db")
+        log = work / "nbgrader.log"
+        code, _ = nbgrader("autograde", sub.assignment, "--student", sub.student, "--force",
+                           *workdir_options(work),
+                           f"--GradeExecute.timeout={prof.cell_timeout}",
+                           f"--GradeExecute.notebook_timeout={prof.notebook_timeout}",
+                           f"--GradeExecute.sandbox={'on' if run.sandbox else 'off'}",
+                           f"--RebuildFromRelease.release_root={LABS}",
+                           profile=prof.name, timeout=prof.notebook_timeout + 300, log=log)
+        with open(run.log, "a", encoding="utf-8") as out:
+            out.write(f"===== {sub.student} / {sub.assignment}\n" + log.read_text(encoding="utf-8"))
+        graded_dir = work / "autograded" / sub.student / sub.assignment
+        graded = graded_dir / f"{sub.assignment}.ipynb"
+        if code != 0 or not graded.exists():
+            why = "stopped after the grader's time limit" if code is None else f"nbgrader exit {code}"
+            result.status = f"grader error: {why} (see {run.log.name})"
+            result.flagged = True
+            with Gradebook(f"sqlite:///{course_db}") as gb:
+                result.score, result.max_score = _zero_submission(gb, sub.assignment, sub.student, True)
+        else:
+            nb = nbformat.read(graded, as_version=4)
+            record = nb.metadata.get(META, {})
+            result.status = record.get("status", "ok")
+            result.warnings = (list(record.get("warnings", [])) + list(record.get("notes", []))
+                               + list(record.get("errors", [])))
+            result.warnings += [f"check `{c['grade_id']}` printed a warning (no points lost)"
+                                for c in record.get("checks", []) if c["warnings"]]
+            result.flagged = bool(record.get("flagged"))
+            result.score, result.max_score = merge(course_db, work / "gradebook.db", sub.assignment,
+                                                   sub.student, result.flagged)
+            _copy_results(graded_dir, run.workdir / "autograded" / sub.student / sub.assignment)
+        write_feedback(run, result, nb if code == 0 and graded.exists() else None)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    result.seconds = time.monotonic() - start
+    return result
+
+
+# --------------------------------------------------------------------------- grading a class
+
+def read_expected(profile: str, class_name: str = "honest",
+                  path: Path = EXPECTED_SCORES) -> dict[tuple[str, str], tuple[float, str]]:
+    """{(student, assignment): (score, status prefix)} of one demo class in one profile."""
     with open(path, newline="", encoding="utf-8") as f:
-        return {(row["student"], row["assignment"]): float(row["score"])
-                for row in csv.DictReader(f) if row["profile"] == profile}
+        return {(row["student"], row["assignment"]): (float(row["score"]), row["status"])
+                for row in csv.DictReader(f) if row["profile"] == profile and row["class"] == class_name}
 
 
-def read_scores(grades_csv: Path) -> dict[tuple[str, str], tuple[float, float]]:
-    with open(grades_csv, newline="", encoding="utf-8") as f:
-        return {(row["student_id"], row["assignment"]): (float(row["score"]), float(row["max_score"]))
-                for row in csv.DictReader(f)}
+def write_csv(results: list[Result], path: Path) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student_id", "assignment", "score", "max_score", "status", "flagged",
+                         "warnings", "seconds"])
+        for r in results:
+            writer.writerow([r.student, r.assignment, "" if r.score is None else f"{r.score:g}",
+                             "" if r.max_score is None else f"{r.max_score:g}", r.status,
+                             "yes" if r.flagged else "", "; ".join(r.warnings), f"{r.seconds:.0f}"])
+
+
+class Results(list):
+    """The rows of one grading run; ``demo_ok`` says whether a demo class got what it expects."""
+    demo_ok: bool | None = None
 
 
 def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool | None = None,
-          only: list[str] | None = None) -> list[Result]:
-    """Autograde every submission under ``workdir/submitted`` and return the results.
+          only: list[str] | None = None, demo_class: str = "honest", sandbox: str | None = None) -> list[Result]:
+    """Grade every student folder under ``workdir/submitted`` and return one result per row.
 
-    ``only`` restricts grading to some assignments (default: all of them).
+    ``only`` restricts grading to some assignments (default: all of them);
+    ``sandbox`` is auto / require / off (default: ``$SANDBOX`` or auto).
     """
+    from . import sandbox as sandboxing
+
     workdir = Path(workdir).resolve()
     submitted = workdir / "submitted"
-    graded_assignments = [a for a in assignments() if not only or a in only]
+    known = assignments()
+    graded_assignments = [a for a in known if not only or a in only]
     if only and set(only) - set(graded_assignments):
         raise SystemExit(f"unknown assignment(s) {sorted(set(only) - set(graded_assignments))}; "
-                         f"known: {', '.join(assignments())}")
+                         f"known: {', '.join(known)}")
+    mode = sandbox or sandboxing.mode_from_env()
+    use_sandbox, message = sandboxing.decide(mode)
+    print(message, flush=True)
     chosen = {lab: profiles.select(lab, env={profiles.ENV_VAR: profile} if profile else None)
               for lab in graded_assignments}
-    has_submissions = submitted.is_dir() and any(submitted.glob(f"*/*/*.ipynb"))
+    has_submissions = submitted.is_dir() and any(p.is_dir() for p in submitted.iterdir())
     if use_demo or (use_demo is None and not has_submissions):
-        print(f"No submissions in {submitted}: grading the shipped demo class ({DEMO}).")
-        if submitted.exists():
-            shutil.rmtree(submitted)
-        seed_demo_class(submitted)
+        print(f"No submissions in {submitted}: grading the shipped {demo_class} demo class "
+              f"({DEMO / demo_class}).")
+        demo.seed(submitted, demo_class)
         use_demo = True
     workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / ".work").mkdir(exist_ok=True)
     log = workdir / "grading.log"
     log.write_text("", encoding="utf-8")
-    opts = workdir_options(workdir)
+    course_db = workdir / "gradebook.db"
+    template = workdir / ".work" / "template.db"
+    template.unlink(missing_ok=True)
+    for assignment in known:
+        generate(assignment, course_db, log)
+        generate(assignment, template, log)
+    run = Run(workdir=workdir, template_db=template, sandbox=use_sandbox, log=log, profiles=chosen)
 
-    # The gradebook learns each assignment's tests (hidden ones included) from solutions/.
-    with tempfile.TemporaryDirectory() as tmp:
-        for assignment in assignments():
-            code, _ = nbgrader("generate_assignment", assignment, "--force",
-                               f"--CourseDirectory.release_directory={tmp}", *opts, log=log)
-            if code != 0:
-                raise SystemExit(f"nbgrader generate_assignment {assignment} failed; see {log}")
-
-    results = []
+    subs = discover(submitted, graded_assignments, known)
     for assignment in graded_assignments:
-        prof = chosen[assignment]
-        students = sorted(p.parent.parent.name for p in submitted.glob(f"*/{assignment}/{assignment}.ipynb"))
-        print(f"\n{assignment}: {len(students)} submission(s), {prof}\n"
-              f"  limits: {prof.cell_timeout} s per cell, {prof.notebook_timeout} s per notebook")
-        for student in students:
-            code, seconds = nbgrader("autograde", assignment, "--student", student, "--force",
-                                     f"--Execute.timeout={prof.cell_timeout}", *opts,
-                                     profile=prof.name, timeout=prof.notebook_timeout, log=log)
-            status = "ok" if code == 0 else ("timed out" if code is None else f"nbgrader exit {code}")
-            if code is not None:
-                nbgrader("generate_feedback", assignment, "--student", student, "--force", *opts, log=log)
-            results.append(Result(student, assignment, seconds=seconds, status=status))
-            print(f"  graded {student:<16} in {seconds:5.0f} s  ({status})", flush=True)
-
-    grades_csv = workdir / "grades.csv"
-    nbgrader("export", f"--to={grades_csv}", *opts, log=log)
-    scores = read_scores(grades_csv) if grades_csv.exists() else {}
-    for r in results:
-        if (r.student, r.assignment) in scores:
-            r.score, r.max_score = scores[(r.student, r.assignment)]
-    print_table(results, workdir, use_demo=bool(use_demo),
-                profile_names={a: p.name for a, p in chosen.items()})
+        n = sum(s.assignment == assignment for s in subs)
+        print(f"\n{assignment}: {n} submission(s), {chosen[assignment]}\n"
+              f"  limits: {chosen[assignment].cell_timeout} s per cell, "
+              f"{chosen[assignment].notebook_timeout} s per notebook")
+    results = []
+    for sub in subs:
+        r = grade_one(sub, run)
+        results.append(r)
+        print(f"  graded {r.student:<20} {r.assignment:<10} in {r.seconds:5.0f} s  ({r.status})", flush=True)
+    shutil.rmtree(workdir / ".work", ignore_errors=True)
+    write_csv(results, workdir / "grades.csv")
+    results = Results(results)
+    ok = print_table(results, workdir, use_demo=bool(use_demo), demo_class=demo_class,
+                     profile_names={a: p.name for a, p in chosen.items()})
+    results.demo_ok = ok if use_demo else None
     return results
 
 
-def print_table(results: list[Result], workdir: Path, use_demo: bool, profile_names: dict[str, str]) -> bool:
-    """Print the per-student table; for the demo class also compare with the expected scores."""
+def print_table(results: list[Result], workdir: Path, use_demo: bool, profile_names: dict[str, str],
+                demo_class: str = "honest") -> bool:
+    """Print the per-student table; for a demo class also compare with the expected scores."""
     expected = {}
     if use_demo:
         for name in set(profile_names.values()):
-            expected.update({k: v for k, v in read_expected(name).items()
+            expected.update({k: v for k, v in read_expected(name, demo_class).items()
                              if profile_names.get(k[1]) == name})
-    header = f"{'student':<16} {'assignment':<11} {'score':>13} {'time':>7}  status"
-    if use_demo:
-        header += "  (expected)"
-    print("\n" + header + "\n" + "-" * len(header))
+    header = f"{'student':<20} {'assignment':<11} {'score':>11} {'time':>6}  status"
+    print("\n" + header + "\n" + "-" * (len(header) + 30))
     all_match = True
     for r in results:
         score = "-" if r.score is None else f"{r.score:g} / {r.max_score:g}"
-        line = f"{r.student:<16} {r.assignment:<11} {score:>13} {r.seconds:6.0f}s  {r.status}"
+        line = f"{r.student:<20} {r.assignment:<11} {score:>11} {r.seconds:5.0f}s  {r.status}"
         if use_demo:
             want = expected.get((r.student, r.assignment))
             if want is None:
-                line += f"  (no expected score for profile {profile_names[r.assignment]})"
+                line += "  (no expected score for this profile)"
             else:
-                ok = r.score is not None and abs(r.score - want) < 1e-9
+                ok = matches(r, want)
                 all_match &= ok
-                line += f"  ({want:g} {'ok' if ok else 'MISMATCH'})"
+                line += f"  [expected {want[0]:g}, {want[1]}: {'ok' if ok else 'MISMATCH'}]"
         print(line)
+        for warning in r.warnings:
+            print(f"{'':<22}! {warning}")
     print(f"\ngrades:   {workdir / 'grades.csv'}\nfeedback: {workdir / 'feedback'}/<student>/<assignment>/"
           f"\nlog:      {workdir / 'grading.log'}")
     if use_demo:
-        print("demo class:", "every score as expected" if all_match else "SOME SCORES DIFFER FROM THE EXPECTED ONES")
+        print("demo class:", "every score and status as expected" if all_match
+              else "SOME RESULTS DIFFER FROM THE EXPECTED ONES")
     return all_match
+
+
+def matches(result: Result, want: tuple[float, str]) -> bool:
+    score, status = want
+    return (result.score is not None and abs(result.score - score) < 1e-9
+            and result.status.startswith(status))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coursekit.grading", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("release", help="generate labs/ from solutions/ and rebuild the demo class")
+    sub.add_parser("release", help="generate labs/ from solutions/ and rebuild the demo classes")
     g = sub.add_parser("grade", help="autograde every submission and print a table")
     g.add_argument("--profile", choices=("auto",) + profiles.NAMES, default=None,
                    help=f"run profile (default: ${profiles.ENV_VAR} or auto)")
     g.add_argument("--workdir", type=Path, default=AUTOGRADER,
                    help="folder holding submitted/; results are written next to it (default: autograder/)")
-    g.add_argument("--demo", action="store_true", help="grade the shipped demo class even if submissions exist")
+    g.add_argument("--demo", choices=demo.CLASSES, default=None,
+                   help="grade this shipped demo class even if submissions exist")
     g.add_argument("--assignment", action="append", metavar="ID",
                    help="grade only this assignment (repeatable; default: all)")
+    g.add_argument("--sandbox", choices=("auto", "require", "off"), default=None,
+                   help="run kernels in bubblewrap (default: $SANDBOX or auto)")
     args = parser.parse_args(argv)
     if args.command == "release":
         release()
         return 0
     profile = None if args.profile in (None, "auto") else args.profile
-    results = grade(args.workdir, profile=profile, use_demo=True if args.demo else None,
-                    only=args.assignment)
-    failed = [r for r in results if r.status != "ok"]
+    try:
+        results = grade(args.workdir, profile=profile, use_demo=True if args.demo else None,
+                        only=args.assignment, demo_class=args.demo or "honest", sandbox=args.sandbox)
+    except RuntimeError as err:  # SANDBOX=require without a sandbox
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    failed = any(r.status.startswith("grader error") for r in results) or results.demo_ok is False
     return 1 if failed else 0
 
 

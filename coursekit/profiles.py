@@ -11,6 +11,7 @@ The profile comes from the ``COURSE_PROFILE`` environment variable; ``auto``
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -31,7 +32,7 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
                     cell_timeout=900, notebook_timeout=1200),
         "smoke": dict(embedding_dim=16, units=16, batch_size=64, epochs=1,
                       learning_rate=1e-3, train_limit=512, test_limit=512,
-                      cell_timeout=120, notebook_timeout=300),
+                      cell_timeout=60, notebook_timeout=240),
     },
     # NMT: max_train_pairs=None trains on the whole training split; min_word_count
     # maps rarer English words to <unk> (smaller output layer); eval_limit caps the
@@ -53,7 +54,7 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         "smoke": dict(embedding_dim=16, units=16, batch_size=64, epochs=1,
                       learning_rate=1e-3, max_train_pairs=512, min_word_count=1,
                       eval_limit=40, beam_width=4, bleu_floor=10.0,
-                      cell_timeout=120, notebook_timeout=300),
+                      cell_timeout=60, notebook_timeout=240),
     },
 }
 
@@ -110,6 +111,37 @@ def select(lab: str, env: Mapping[str, str] | None = None,
         raise ValueError(f"{ENV_VAR}={requested!r} is not a profile; "
                          f"use one of: auto, {', '.join(NAMES)}")
     return Profile(lab=lab, name=name, reason=reason, settings=dict(SETTINGS[lab][name]))
+
+
+def nvidia_driver_present() -> bool:
+    """Whether an NVIDIA driver is loaded, checked without importing TensorFlow.
+
+    This is how `validate_cell_timeout` resolves ``auto``. A machine with the driver
+    but no CUDA-enabled TensorFlow is taken as a GPU machine, which only means it
+    gets the longer time limits.
+    """
+    return (os.path.exists("/proc/driver/nvidia/gpus") or os.path.exists("/dev/nvidia0")
+            or shutil.which("nvidia-smi") is not None)
+
+
+def validate_cell_timeout(env: Mapping[str, str] | None = None, gpu: bool | None = None) -> int:
+    """The per-cell time limit for ``nbgrader validate`` (the students' Validate button).
+
+    It is the longest ``cell_timeout`` over the labs in the profile that
+    ``COURSE_PROFILE`` selects. Validate runs the whole notebook, training
+    included, so nbgrader's default of 30 s per cell is far too short.
+    ``autograder/nbgrader_config.py`` calls this whenever nbgrader or the Jupyter
+    server loads the course configuration. It must not import TensorFlow, so for
+    ``auto`` it checks for an NVIDIA driver instead of asking TensorFlow for GPUs
+    (``gpu`` overrides that check in tests). Raises ValueError for an unknown profile.
+    """
+    env = os.environ if env is None else env
+    requested = (env.get(ENV_VAR) or "auto").strip().lower()
+    if requested == "auto":
+        requested = "full" if (nvidia_driver_present() if gpu is None else gpu) else "cpu"
+    if requested not in NAMES:
+        raise ValueError(f"{ENV_VAR}={requested!r} is not a profile; use one of: auto, {', '.join(NAMES)}")
+    return max(SETTINGS[lab][requested]["cell_timeout"] for lab in SETTINGS)
 
 
 def configure_tensorflow(seed: int, gpus: Sequence | None = None) -> None:

@@ -17,5 +17,20 @@ def cells_by_id(nb) -> dict[str, nbformat.NotebookNode]:
 
 
 def tracked_notebooks() -> list[Path]:
-    return sorted(p for folder in ("solutions", "labs", "autograder/demo")
+    """Notebooks we write and commit (the hostile demo class is deliberately broken: not listed)."""
+    return sorted(p for folder in ("solutions", "labs", "autograder/demo/honest")
                   for p in (ROOT / folder).rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def released_with_reference_answer(assignment: str) -> nbformat.NotebookNode:
+    """The released lab with the reference solution typed into its answer cell, as a student would
+    hand it in (the solution-region markers removed)."""
+    def answer_cell(nb):
+        (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+        return cell
+
+    nb = load(assignment, folder="labs")
+    reference = answer_cell(load(assignment)).source
+    answer_cell(nb).source = "\n".join(line for line in reference.splitlines()
+                                       if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    return nb

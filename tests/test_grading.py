@@ -5,22 +5,24 @@ thing (about twenty minutes): nbgrader executes each submission in the profile
 the course uses on machines without a GPU; there the sentiment solution must
 reach 0.80 test accuracy and the NMT lab its BLEU floor.
 """
+import csv
+import html
 import re
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from coursekit import grading, profiles
+from coursekit import ROOT, grading, profiles
 
 TODO_CHECKS = {"luong_output_shapes_and_dtypes", "luong_weights_sum_to_one",
                "luong_padding_gets_zero_weight", "luong_matches_general_score",
                "test_accuracy_at_least_0_80", "top10_words_are_most_attended"}
 
 
-def graded(tmp_path_factory, profile):
-    workdir = tmp_path_factory.mktemp(f"grade-{profile}")
-    results = grading.grade(workdir, profile=profile, use_demo=True)
+def graded(tmp_path_factory, profile, demo_class="honest"):
+    workdir = tmp_path_factory.mktemp(f"grade-{demo_class}-{profile}")
+    results = grading.grade(workdir, profile=profile, use_demo=True, demo_class=demo_class)
     return workdir, {(r.student, r.assignment): r for r in results}
 
 
@@ -44,22 +46,98 @@ def smoke(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    return graded(tmp_path_factory, "smoke", "hostile")
+
+
+@pytest.fixture(scope="module")
 def cpu(tmp_path_factory):
     return graded(tmp_path_factory, "cpu")
 
 
-@pytest.mark.parametrize("profile", ["smoke", "cpu"])
-def test_demo_class_gets_exactly_its_expected_scores(request, profile):
-    workdir, results = request.getfixturevalue(profile)
-    expected = grading.read_expected(profile)
-    assert {a for _, a in expected} == set(grading.assignments())
-    assert set(expected) == set(results)
-    got = {key: r.score for key, r in results.items()}
-    assert got == expected
-    assert all(r.status == "ok" for r in results.values())
-    assert (workdir / "grades.csv").exists()
+@pytest.mark.parametrize("profile,demo_class", [("smoke", "honest"), ("smoke", "hostile"),
+                                                ("cpu", "honest")])
+def test_demo_class_gets_exactly_its_expected_scores_and_statuses(request, profile, demo_class):
+    fixture = {"honest": profile, "hostile": "hostile"}[demo_class]
+    workdir, results = request.getfixturevalue(fixture)
+    expected = grading.read_expected(profile, demo_class)
+    assert set(expected) == set(results), "every student folder gets exactly one row"
+    got = {key: (r.score, r.status) for key, r in results.items()}
+    wrong = {key: (got[key], want) for key, want in expected.items()
+             if not grading.matches(results[key], want)}
+    assert not wrong, wrong
+    rows = list(csv.DictReader(open(workdir / "grades.csv", newline="", encoding="utf-8")))
+    assert {(r["student_id"], r["assignment"]) for r in rows} == set(expected)
     for student, assignment in results:
         assert (workdir / "feedback" / student / assignment / f"{assignment}.html").exists()
+
+
+def hidden_test_lines():
+    """Lines of the hidden tests' code, as they stand in solutions/ (long enough to be specific)."""
+    lines = []
+    for assignment in grading.assignments():
+        nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+        for cell in nb.cells:
+            if "### BEGIN HIDDEN TESTS" in cell.source:
+                body = cell.source.split("### BEGIN HIDDEN TESTS", 1)[1].split("### END HIDDEN TESTS")[0]
+                lines += [line.strip() for line in body.splitlines() if len(line.strip()) >= 20]
+    assert len(lines) > 10
+    return lines
+
+
+@pytest.mark.parametrize("fixture", ["smoke", "hostile"])
+def test_no_feedback_file_contains_hidden_test_source(request, fixture):
+    workdir, _ = request.getfixturevalue(fixture)
+    lines = hidden_test_lines()
+    pages = sorted((workdir / "feedback").rglob("*.html"))
+    assert pages
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "HIDDEN TESTS" not in text, page
+        leaked = [line for line in lines if line in text or html.escape(line) in text]
+        assert not leaked, f"{page} shows hidden-test code: {leaked[:3]}"
+
+
+def test_warnings_cost_nothing_and_are_reported(hostile, smoke):
+    workdir, results = hostile
+    assert results[("warns-but-correct", "sentiment")].score == smoke[1][("passes-all", "sentiment")].score
+    assert any("printed a warning" in w for w in results[("warns-but-correct", "sentiment")].warnings)
+    stderr_shown = cell_output(workdir, "warns-but-correct", "sentiment", "luong_output_shapes_and_dtypes")
+    assert stderr_shown == "" or "build()" not in stderr_shown  # moved from stderr to a display output
+
+
+def test_a_layer_without_mask_parameter_loses_only_the_padding_check(hostile, smoke):
+    workdir, _ = hostile
+    lost = {k for k, v in cell_scores(workdir, "no-mask-parameter").items() if v == 0}
+    reference_lost = {k for k, v in cell_scores(smoke[0], "passes-all").items() if v == 0}
+    assert lost == reference_lost | {"luong_padding_gets_zero_weight"}
+    page = (workdir / "feedback" / "no-mask-parameter" / "sentiment" / "sentiment.html").read_text()
+    assert "Worked around" in page
+
+
+def test_a_sandboxed_submission_reads_no_secret_and_writes_nothing_into_the_bundle(hostile):
+    workdir, results = hostile
+    out = cell_output(workdir, "reads-secrets", "sentiment", "luong_attention")
+    assert "could not read" in out and "READ " not in out
+    assert "solutions" not in out.split("bundle seen from inside:")[1].splitlines()[0]
+    written = [p for p in list(ROOT.rglob("written-by-a-submission.txt")) + list(workdir.rglob("written-by-a-submission.txt"))]
+    assert not written
+    assert "WROTE into " + str(ROOT) not in cell_output(workdir, "writes-into-bundle", "sentiment", "luong_attention")
+
+
+def test_patching_numpy_is_flagged_and_earns_nothing(hostile):
+    workdir, results = hostile
+    r = results[("patches-numpy", "sentiment")]
+    assert r.flagged and r.score == 0 and "np.mean" in r.status
+    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
+        assert gb.find_submission_notebook("sentiment", "sentiment", "patches-numpy").flagged
+
+
+def test_a_timeout_names_its_cell_and_still_gives_feedback_for_the_cells_before(hostile):
+    workdir, results = hostile
+    assert results[("endless-loop", "sentiment")].status == "timed out in luong_output_shapes_and_dtypes"
+    page = (workdir / "feedback" / "endless-loop" / "sentiment" / "sentiment.html").read_text()
+    assert "did not run" in page and "CellTimeoutError" in page
 
 
 def test_solution_earns_full_marks_and_reaches_the_accuracy_threshold_in_the_cpu_profile(cpu):

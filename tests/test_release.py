@@ -1,5 +1,6 @@
 """labs/ and the demo class are exactly what `make release` generates from solutions/."""
 import json
+import re
 
 import pytest
 
@@ -27,12 +28,32 @@ def test_committed_lab_equals_a_fresh_release(fresh_release, assignment):
         f"labs/{name} is out of date: run `make release` and commit the result")
 
 
-def test_committed_demo_class_equals_a_fresh_build(fresh_release):
-    committed = sorted(p.name for p in (ROOT / "autograder" / "demo").glob("*.ipynb"))
-    assert committed == sorted(p.name for p in (fresh_release / "demo").glob("*.ipynb"))
-    for name in committed:
-        assert (without_cell_ids(ROOT / "autograder" / "demo" / name)
-                == without_cell_ids(fresh_release / "demo" / name)), f"{name}: run `make release`"
+def _demo_files(root):
+    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
+
+
+def test_committed_demo_classes_equal_a_fresh_build(fresh_release):
+    committed_root, fresh_root = ROOT / "autograder" / "demo", fresh_release / "demo"
+    committed = [p for p in _demo_files(committed_root) if p.name != "expected_scores.csv"]
+    assert committed == _demo_files(fresh_root), "the demo classes are out of date: run `make release`"
+    for rel in committed:
+        a, b = committed_root / rel, fresh_root / rel
+        if rel.suffix == ".ipynb" and rel.parts[0] == "honest":
+            assert without_cell_ids(a) == without_cell_ids(b), f"{rel}: run `make release`"
+        else:  # hostile files may be broken on purpose: compare them as text, cell ids aside
+            strip = lambda t: re.sub(r'"id": "[^"]*",?\n\s*', "", t)  # noqa: E731
+            assert strip(a.read_text(encoding="utf-8")) == strip(b.read_text(encoding="utf-8")), (
+                f"{rel}: run `make release`")
+
+
+def test_every_demo_student_has_an_expected_score_and_status():
+    import csv
+    with open(ROOT / "autograder" / "demo" / "expected_scores.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    for class_name in ("honest", "hostile"):
+        students = {p.name for p in (ROOT / "autograder" / "demo" / class_name).iterdir()}
+        listed = {r["student"] for r in rows if r["class"] == class_name and r["profile"] == "smoke"}
+        assert students == listed, f"{class_name}: expected_scores.csv and the demo folders disagree"
 
 
 def test_released_lab_has_no_solution_and_no_hidden_test():
@@ -43,7 +64,7 @@ def test_released_lab_has_no_solution_and_no_hidden_test():
 
 
 def test_untouched_demo_submission_is_the_released_lab():
-    assert (without_cell_ids(ROOT / "autograder" / "demo" / "sentiment-untouched.ipynb")
+    assert (without_cell_ids(ROOT / "autograder" / "demo" / "honest" / "untouched" / "sentiment" / "sentiment.ipynb")
             == without_cell_ids(ROOT / "labs" / "sentiment" / "sentiment.ipynb"))
 
 

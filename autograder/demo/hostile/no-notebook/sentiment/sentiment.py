@@ -1,0 +1,1 @@
+# exported as a script instead of handing in the notebook

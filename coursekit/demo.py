@@ -1,0 +1,246 @@
+"""The shipped demo classes, built from the released labs by `make release`.
+
+``autograder/demo/<class>/<student>/<assignment>/<notebook>`` is nbgrader's
+``submitted/`` layout, so a class is graded by copying it. The student id says
+what the submission does, and ``autograder/demo/expected_scores.csv`` says what
+it must get (score and status, per profile).
+
+* ``honest``: what careful students hand in (the reference solution, the
+  released lab untouched, two typical mistakes). `make grade` grades it.
+* ``hostile``: careless and hostile hand-ins that the autograder must survive
+  with a fair grade: warnings, edited or deleted checks, a misnamed or truncated
+  notebook, an endless loop, a kernel that exits, reading secrets, writing into
+  the bundle, patching NumPy, a missing answer. `make test` grades it in the
+  smoke profile; `make grade DEMO=hostile` grades it by hand.
+"""
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from . import ROOT
+
+LABS = ROOT / "labs"
+SOLUTIONS = ROOT / "solutions"
+DEMO = ROOT / "autograder" / "demo"
+CLASSES = ("honest", "hostile")
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+
+
+def solution_cells(nb) -> list:
+    return [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+
+
+def solution_cell(nb):
+    cells = solution_cells(nb)
+    if len(cells) != 1:
+        raise ValueError(f"expected exactly one solution cell, found {len(cells)}")
+    return cells[0]
+
+
+def student_version(source: str) -> str:
+    """The reference solution as a student would hand it in: region markers removed."""
+    return "\n".join(line for line in source.splitlines() if line.strip() not in (BEGIN, END))
+
+
+GENERAL_SCORE_WITHOUT_MASK = '''\
+class LuongAttention(keras.layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.W_a = keras.layers.Dense(units, use_bias=False)
+
+    def call(self, query, values):
+        # The signature of the original course: no mask parameter, so padding is attended to.
+        scores = tf.einsum("bu,btu->bt", query, self.W_a(values))
+        attention_weights = tf.nn.softmax(scores, axis=1)[:, :, tf.newaxis]
+        context_vector = tf.reduce_sum(attention_weights * values, axis=1)
+        return context_vector, attention_weights'''
+
+# Bodies of the answer cell: a mistake or an attack each, otherwise a correct layer.
+HONEST_VARIANTS = {
+    "sentiment": {
+        "dot-product": '''\
+class LuongAttention(keras.layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def call(self, query, values, mask=None):
+        # Forgot W_a: this is Luong's *dot* score, not the general one.
+        scores = tf.einsum("bu,btu->bt", query, values)
+        if mask is not None:
+            scores = tf.where(mask, scores, -1e9)
+        attention_weights = tf.nn.softmax(scores, axis=1)[:, :, tf.newaxis]
+        context_vector = tf.reduce_sum(attention_weights * values, axis=1)
+        return context_vector, attention_weights''',
+        "crashes": '''\
+class LuongAttention(keras.layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.W_a = keras.layers.Dense(units)
+
+    def call(self, query, values, mask=None):
+        # Multiplies (batch, units) by (batch, max_len, units): the ranks do not match.
+        scores = tf.matmul(query, self.W_a(values))
+        attention_weights = tf.nn.softmax(scores, axis=1)
+        context_vector = tf.reduce_sum(attention_weights * values, axis=1)
+        return context_vector, attention_weights''',
+    },
+}
+
+
+def _reference(assignment: str) -> str:
+    solution = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
+    return student_version(solution_cell(solution).source)
+
+
+def _prepend(code: str, body: str) -> str:
+    return code.rstrip("\n") + "\n\n\n" + body
+
+
+READS_SECRETS = '''\
+# Tries to read what a submission must never see, and prints whatever it gets.
+import glob, os
+from coursekit import ROOT
+for target in [ROOT / "solutions" / "sentiment" / "sentiment.ipynb", ROOT / "autograder" / "gradebook.db",
+               ROOT / "autograder" / "nbgrader_config.py", "/etc/shadow", os.path.expanduser("~/.bash_history")]:
+    try:
+        with open(target, "rb") as f:
+            print("READ", target, f.read(3000))
+    except OSError as err:
+        print("could not read", target, type(err).__name__)
+print("bundle seen from inside:", sorted(os.listdir(ROOT)))
+print("other submissions:", glob.glob(str(ROOT / "autograder" / "*" / "*")))'''
+
+WRITES_INTO_BUNDLE = '''\
+# Tries to write where a submission must never write.
+import os
+from coursekit import ROOT
+for folder in [ROOT / "solutions" / "sentiment", ROOT / "labs" / "sentiment", ROOT / "autograder",
+               ROOT / "coursekit", ROOT / "data", os.path.abspath(".."), os.path.expanduser("~")]:
+    try:
+        with open(os.path.join(folder, "written-by-a-submission.txt"), "w") as f:
+            f.write("a submission was here")
+        print("WROTE into", folder)
+    except OSError as err:
+        print("could not write into", folder, type(err).__name__)'''
+
+PATCHES_NUMPY = '''\
+# Makes every mean equal to 1.0: an untrained model would "reach" 100% accuracy.
+np.mean = lambda *args, **kwargs: 1.0'''
+
+WARNS_BUT_CORRECT = '''\
+class LuongAttention(keras.layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.W_a = keras.layers.Dense(units, use_bias=False)
+        self.unused = keras.layers.Dense(units)   # created, never called: Keras warns about its state
+
+    def call(self, query, values, mask=None):
+        scores = tf.einsum("bu,btu->bt", query, self.W_a(values))
+        if mask is not None:
+            scores = tf.where(mask, scores, -1e9)
+        weights = tf.nn.softmax(scores, axis=1)[:, :, tf.newaxis]
+        return tf.reduce_sum(weights * values, axis=1), weights'''
+
+ENDLESS_LOOP = '''\
+class LuongAttention(keras.layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.W_a = keras.layers.Dense(units, use_bias=False)
+
+    def call(self, query, values, mask=None):
+        step = 0
+        while step >= 0:   # meant to stop somewhere; never does
+            step += 1
+        return values[:, 0], values[:, :, :1]'''
+
+
+def _is_check(cell) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta.get("grade")) and not meta.get("solution")
+
+
+def hostile_class(assignment: str, released) -> dict[str, dict[str, object]]:
+    """``{student: {file name: notebook, or text for a file that is not a notebook}}``."""
+    if not solution_cells(released):
+        return {}
+    reference = _reference(assignment)
+    name = f"{assignment}.ipynb"
+
+    def with_answer(body):
+        nb = copy.deepcopy(released)
+        solution_cell(nb).source = body
+        return nb
+
+    edited = with_answer(reference)
+    for cell in edited.cells:
+        if _is_check(cell):
+            cell.source = 'print("all checks passed")  # edited by the student'
+    deleted = with_answer(reference)
+    deleted.cells = [c for c in deleted.cells if not _is_check(c)]
+    no_answer = copy.deepcopy(released)
+    no_answer.cells = [c for c in no_answer.cells if c not in solution_cells(no_answer)]
+    truncated = nbformat.writes(with_answer(reference))
+    return {
+        "warns-but-correct": {name: with_answer(WARNS_BUT_CORRECT)},
+        "no-mask-parameter": {name: with_answer(GENERAL_SCORE_WITHOUT_MASK)},
+        "edited-test-cells": {name: edited},
+        "deleted-test-cells": {name: deleted},
+        "misnamed-notebook": {f"{assignment.capitalize()} (1).ipynb": with_answer(reference)},
+        "endless-loop": {name: with_answer(ENDLESS_LOOP)},
+        "exits-kernel": {name: with_answer(_prepend("import os\nos._exit(1)", reference))},
+        "reads-secrets": {name: with_answer(_prepend(READS_SECRETS, reference))},
+        "writes-into-bundle": {name: with_answer(_prepend(WRITES_INTO_BUNDLE, reference))},
+        "patches-numpy": {name: with_answer(_prepend(PATCHES_NUMPY, reference))},
+        "truncated-notebook": {name: truncated[: len(truncated) * 2 // 5]},
+        "answer-deleted": {name: no_answer},
+        "two-notebooks": {"draft.ipynb": with_answer(reference), "final.ipynb": with_answer(reference)},
+        "no-notebook": {f"{assignment}.py": "# exported as a script instead of handing in the notebook\n"},
+    }
+
+
+def honest_class(assignment: str, released) -> dict[str, dict[str, object]]:
+    name = f"{assignment}.ipynb"
+    if not solution_cells(released):
+        return {"passes-all": {name: released}}  # a worked lab: run as released
+    bodies = {"passes-all": _reference(assignment), "untouched": None}
+    bodies.update(HONEST_VARIANTS.get(assignment, {}))
+    class_ = {}
+    for student, body in bodies.items():
+        nb = copy.deepcopy(released)
+        if body is not None:
+            solution_cell(nb).source = body.rstrip("\n")
+        class_[student] = {name: nb}
+    return class_
+
+
+def build(assignments: list[str], release_dir: Path = LABS, demo_dir: Path = DEMO) -> None:
+    """Write both demo classes from the released labs (called by `make release`)."""
+    for class_name, make in (("honest", honest_class), ("hostile", hostile_class)):
+        root = demo_dir / class_name
+        if root.exists():
+            shutil.rmtree(root)
+        for assignment in assignments:
+            released = nbformat.read(release_dir / assignment / f"{assignment}.ipynb", as_version=4)
+            for student, files in make(assignment, released).items():
+                folder = root / student / assignment
+                folder.mkdir(parents=True, exist_ok=True)
+                for file_name, content in files.items():
+                    if isinstance(content, str):
+                        (folder / file_name).write_text(content, encoding="utf-8")
+                    else:
+                        nbformat.write(content, folder / file_name)
+        print(f"demo class {root}")
+
+
+def seed(submitted: Path, class_name: str = "honest", demo_dir: Path = DEMO) -> None:
+    """Copy a demo class into an nbgrader ``submitted/`` folder."""
+    if class_name not in CLASSES:
+        raise ValueError(f"unknown demo class {class_name!r}; use one of {', '.join(CLASSES)}")
+    if submitted.exists():
+        shutil.rmtree(submitted)
+    shutil.copytree(demo_dir / class_name, submitted)

@@ -1,0 +1,176 @@
+"""The pieces of a trustworthy autograde, without running a notebook (seconds).
+
+coursekit.autograde rebuilds a submission from the released lab, coursekit.integrity
+spots replaced objects, coursekit.feedback hides the hidden tests, and
+coursekit.grading accounts for every student folder. The real runs are in
+test_grading.py.
+"""
+import copy
+import json
+import sys
+
+import nbformat
+import numpy as np
+import pytest
+
+from coursekit import autograde, feedback, grading, integrity
+from notebook_cells import load, released_with_reference_answer
+
+
+@pytest.fixture
+def released():
+    return load("sentiment", "labs")
+
+
+def test_rebuild_takes_only_the_answer_and_lists_every_other_change(released):
+    submitted = released_with_reference_answer("sentiment")
+    answer = autograde.rebuild(submitted, released)[0]
+    checks = [c for c in submitted.cells if autograde.is_check(c)]
+    checks[0].source = "pass  # all good"
+    submitted.cells.remove(checks[1])
+    submitted.cells.insert(0, nbformat.v4.new_code_cell("print('mine')"))
+    submitted.cells[5], submitted.cells[6] = submitted.cells[6], submitted.cells[5]
+    rebuilt, warnings, missing = autograde.rebuild(submitted, released)
+    assert missing == []
+    assert [c.source for c in rebuilt.cells] == [c.source for c in answer.cells]
+    text = " | ".join(warnings)
+    assert f"`{autograde.grade_id(checks[0])}` was edited" in text
+    assert f"`{autograde.grade_id(checks[1])}` was deleted" in text
+    assert "1 cell(s) added" in text and "re-ordered" in text
+
+
+def test_rebuild_reports_a_missing_answer_and_a_retyped_one(released):
+    submitted = copy.deepcopy(released)
+    (answer,) = [c for c in submitted.cells if autograde.is_answer(c)]
+    answer.cell_type = "markdown"
+    _, warnings, missing = autograde.rebuild(submitted, released)
+    assert missing == [] and any("changed to a markdown cell" in w for w in warnings)
+    submitted.cells.remove(answer)
+    assert autograde.rebuild(submitted, released)[2] == ["luong_attention"]
+
+
+def test_integrity_cells_guard_what_the_checks_use_and_follow_every_check(released):
+    nb = copy.deepcopy(released)
+    autograde.add_integrity_cells(nb, "n0nce")
+    roles = [c.metadata.get("coursekit", {}).get("point") for c in nb.cells]
+    first_answer = next(i for i, c in enumerate(nb.cells) if autograde.is_answer(c))
+    assert roles[first_answer - 1] == "snapshot" and roles[-1] == "end"
+    checks = [autograde.grade_id(c) for c in nb.cells if autograde.is_check(c)]
+    assert [r for r in roles if r not in (None, "snapshot", "end")] == checks
+    snapshot = nb.cells[first_answer - 1].source
+    for name in ("np.mean", "encode_texts", "call_attention", "np.allclose"):
+        assert repr(name) in snapshot
+    assert "'model'" not in snapshot  # bound by a locked cell after the answer: not guardable
+
+
+def test_names_used_and_bound():
+    used = autograde.names_used("x = np.testing.assert_allclose(len(a), b.c)\n")
+    assert {"np", "np.testing", "np.testing.assert_allclose", "len", "a", "b", "b.c"} <= used
+    assert autograde.names_bound("import numpy as np\nfrom a import b\ndef f(): pass\nx, y = 1, 2") >= {
+        "np", "b", "f", "x", "y"}
+
+
+def _reports(capsys):
+    return integrity.parse_reports(capsys.readouterr().out)
+
+
+def test_integrity_spots_a_replaced_function_and_a_restored_one(capsys, monkeypatch):
+    namespace = {"np": np, "len": len}
+    integrity.snapshot(namespace, ["np.mean", "len"], "abc")
+    integrity.verify(namespace, "clean")
+    monkeypatch.setattr(np, "mean", lambda *a, **k: 1.0)
+    namespace["len"] = lambda x: 3
+    integrity.verify(namespace, "patched")
+    snap, clean, patched = _reports(capsys)
+    assert snap["point"] == "snapshot" and snap["nonce"] == "abc"
+    assert clean["changed"] == [] and clean["hooks"] == []
+    assert set(patched["changed"]) >= {"np.mean", "numpy.mean", "len"}
+
+
+def test_integrity_spots_trace_and_import_hooks(capsys):
+    integrity.snapshot({}, [], "n")
+
+    class Finder:
+        def find_spec(self, *args):
+            return None
+    Finder.__module__ = "__main__"  # as if typed into the notebook
+    finder = Finder()
+    sys.meta_path.insert(0, finder)
+    old = sys.gettrace()
+    sys.settrace(lambda *a: None)
+    try:
+        integrity.verify({}, "hooked")
+    finally:
+        sys.settrace(old)
+        sys.meta_path.remove(finder)
+    assert _reports(capsys)[-1]["hooks"] == ["import hook", "trace"]
+
+
+def test_scores_follow_assertions_not_stderr_and_unrun_or_tampered_checks_get_an_error(released):
+    nb = copy.deepcopy(released)
+    autograde.add_integrity_cells(nb, "n")
+    nb.metadata["coursekit"] = {"nonce": "n", "warnings": []}
+    checks = [c for c in nb.cells if autograde.is_check(c)]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.metadata.setdefault("coursekit", {})["ran"] = "yes"
+            point = cell.metadata["coursekit"].get("point")
+            if point:
+                report = {"point": point, "nonce": "n", "changed": [], "hooks": []}
+                if point == checks[2].metadata.nbgrader.grade_id:
+                    report["changed"] = ["numpy.mean"]
+                cell.outputs = [nbformat.v4.new_output(
+                    "stream", name="stdout", text=f"{integrity.MARKER} {json.dumps(report)}\n")]
+    checks[0].outputs = [nbformat.v4.new_output("stream", name="stderr", text="UserWarning: harmless\n")]
+    checks[1].outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "0"},
+                                                execution_count=1)]
+    del checks[3].metadata["coursekit"]["ran"]
+    nb, _ = autograde.ScoreByAssertions().preprocess(nb, {})
+    result = {c["grade_id"]: c["passed"] for c in nb.metadata.coursekit["checks"]}
+    assert list(result.values())[:4] == [True, True, False, False]
+    assert nb.metadata.coursekit["flagged"] == ["replaced numpy.mean"]
+    assert nb.metadata.coursekit["status"] == "flagged: replaced numpy.mean"
+    assert not any(o.get("name") == "stderr" for o in checks[0].outputs)
+
+
+def test_feedback_hides_hidden_test_code_even_when_a_submission_prints_it(released):
+    solution = load("sentiment")
+    hidden = next(c for c in solution.cells if "BEGIN HIDDEN TESTS" in c.source)
+    nb = copy.deepcopy(solution)
+    leak = next(c for c in nb.cells if autograde.grade_id(c) == "luong_output_shapes_and_dtypes")
+    leak.outputs = [nbformat.v4.new_output("stream", name="stdout", text=hidden.source)]
+    page = feedback.render(nb, student="s", assignment="sentiment", score=1, max_score=20, status="ok")
+    body = hidden.source.split("### BEGIN HIDDEN TESTS", 1)[1]
+    lines = [line.strip() for line in body.splitlines() if len(line.strip()) >= 20]
+    assert lines and not [line for line in lines if line in page]
+    assert "Check that the scores are Luong's general score" in page  # the docstring stays
+
+
+def test_unreadable_notebooks_get_a_readable_reason(tmp_path):
+    cases = {"cut.ipynb": '{"cells": [', "list.ipynb": "[1, 2]", "binary.ipynb": b"\xff\xfe\x00"}
+    for name, content in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        with pytest.raises(ValueError, match="invalid notebook"):
+            grading.read_notebook(path)
+
+
+def test_every_student_folder_is_accounted_for(tmp_path):
+    def put(rel, text="{}"):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    put("ok/sentiment/sentiment.ipynb")
+    put("ok/sentiment/scratch.ipynb")
+    put("renamed/sentiment/Sentiment (1).ipynb")
+    put("two/sentiment/a.ipynb")
+    put("two/sentiment/b.ipynb")
+    put("none/sentiment/notes.txt")
+    put("lost/homework.ipynb")
+    found = {s.student: s for s in grading.discover(tmp_path, ["sentiment"], ["sentiment", "nmt"])}
+    assert set(found) == {"ok", "renamed", "two", "none", "lost"}
+    assert found["ok"].path.name == "sentiment.ipynb" and "scratch.ipynb" in found["ok"].warnings[0]
+    assert found["renamed"].path.name == "Sentiment (1).ipynb" and found["renamed"].warnings
+    assert found["two"].problem.startswith("several notebooks")
+    assert found["none"].problem == "no notebook (found notes.txt)"
+    assert found["lost"].problem.startswith("no assignment folder")
