@@ -22,13 +22,14 @@ export COURSE_EXCHANGE := $(abspath $(EXCHANGE))
 ASSIGNMENTS := $(notdir $(wildcard labs/*))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup release grade lab test bench clean publish collect return formgrader
+.PHONY: help setup release grade lab test bench bench-grade clean publish collect return formgrader
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "  options: PROFILE=auto|full|cpu|smoke (default auto: full on a GPU, else cpu), GPU=1,"
 	@echo "           EXCHANGE=folder (default autograder/exchange), SANDBOX=auto|require|off,"
-	@echo "           DEMO=honest|hostile (grade a shipped demo class)"
+	@echo "           DEMO=honest|hostile (grade a shipped demo class), JOBS=N, JOBS_PER_GPU=K,"
+	@echo "           STUDENT=id, FORCE=1, SCHEDULER=local|tcp://host:8786|slurm|pbs, MEMORY=8G"
 
 setup: $(STAMP) ## build .venv with the pinned packages (GPU=1 for GPU TensorFlow)
 
@@ -43,7 +44,10 @@ release: $(STAMP) ## generate labs/ and the demo class from solutions/ (nbgrader
 	$(PY) -m coursekit.grading release
 
 grade: $(STAMP) ## autograde autograder/submitted/ (the demo class if empty): CSV, feedback, table
-	$(PY) -m coursekit.grading grade --profile $(PROFILE) $(if $(DEMO),--demo $(DEMO))
+	$(PY) -m coursekit.grading grade --profile $(PROFILE) $(if $(DEMO),--demo $(DEMO)) \
+	  $(if $(JOBS),--jobs $(JOBS)) $(if $(JOBS_PER_GPU),--jobs-per-gpu $(JOBS_PER_GPU)) \
+	  $(if $(STUDENT),--student $(STUDENT)) $(if $(FORCE),--force) \
+	  $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(MEMORY),--memory $(MEMORY))
 
 lab: $(STAMP) ## open the student notebooks (labs/) in JupyterLab
 	$(VENV)/bin/jupyter lab --notebook-dir=labs
@@ -67,6 +71,9 @@ test: $(STAMP) ## run the test suite (includes real cpu-profile grading runs, ~2
 bench: $(STAMP) ## NMT training speed: this lab vs the classic per-step code, side by side (~4 min)
 	$(PY) -m coursekit.bench
 
+bench-grade: $(STAMP) ## grading throughput: 1 worker vs 2, smoke and cpu profile, side by side (~25 min)
+	$(PY) -m coursekit.bench_grade
+
 clean: ## delete grading results (autograded/, feedback/, gradebook, grades.csv)
 	rm -rf autograder/submitted autograder/autograded autograder/feedback \
-	       autograder/gradebook.db autograder/grades.csv autograder/grading.log autograder/.work
+	       autograder/gradebook.db autograder/grades.csv autograder/grading.log autograder/.work autograder/grading-state.json

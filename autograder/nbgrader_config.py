@@ -61,6 +61,6 @@ except ValueError:  # a misspelt COURSE_PROFILE: the notebook's first cells stop
 # --- The exchange: make publish / collect / return, formgrader's buttons, fetch and submit ------
 # One laptop: the exchange is autograder/exchange/ in this bundle (git-ignored); `make ...
 # EXCHANGE=folder` moves it by setting COURSE_EXCHANGE. On a JupyterHub every user's configuration
-# names one shared folder instead: see "Releasing through the exchange" in README.md.
+# names one shared folder instead: see "Publishing, collecting and returning" in README.md.
 c.CourseDirectory.course_id = "seq2seq-attention"
 c.Exchange.root = os.environ.get("COURSE_EXCHANGE") or os.path.join(root, "autograder", "exchange")

@@ -222,12 +222,19 @@ class GradeExecute(Execute):
     """nbgrader's Execute with a sandboxed kernel, a notebook time limit and a clean stop."""
 
     notebook_timeout = Integer(0, help="seconds for the whole notebook (0: no limit)").tag(config=True)
-    sandbox = Unicode("off", help="'on' runs the kernel in bubblewrap (decided by the grading "
-                      "harness, see coursekit.sandbox)").tag(config=True)
+    sandbox = Unicode("auto", help="on / off (as decided by the grading harness), or auto / require "
+                      "as for SANDBOX (formgrader's Autograde button): see coursekit.sandbox"
+                      ).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.sandbox == "on":
+        use = self.sandbox == "on"
+        if self.sandbox in ("auto", "require"):
+            from .sandbox import decide
+            use, message = decide(self.sandbox)
+            if not use:
+                self.log.warning(message)
+        if use:
             from .sandbox import SandboxedKernelManager
             self.kernel_manager_class = SandboxedKernelManager
         self.shutdown_kernel = "immediate"
@@ -272,9 +279,13 @@ class GradeExecute(Execute):
                 try:
                     self.preprocess_cell(cell, resources, index)
                 except DeadKernelError:
-                    stopped = {"why": "kernel died", "cell": cell_label(cell, index),
-                               "detail": "the kernel process ended (for example os._exit, a crash, "
-                                         "or running out of memory)"}
+                    oom = getattr(self.km, "oom_killed", None)
+                    if callable(oom) and oom():
+                        stopped = {"why": "out of memory", "cell": cell_label(cell, index),
+                                   "detail": "the kernel used more memory than its cap and was stopped"}
+                    else:
+                        stopped = {"why": "kernel died", "cell": cell_label(cell, index),
+                                   "detail": "the kernel process ended (for example os._exit or a crash)"}
                     cell.metadata.setdefault(META, {})["ran"] = "died"
                     break
                 if self._timed_out:

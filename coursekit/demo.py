@@ -9,7 +9,7 @@ it must get (score and status, per profile).
   released lab untouched, two typical mistakes). `make grade` grades it.
 * ``hostile``: careless and hostile hand-ins that the autograder must survive
   with a fair grade: warnings, edited or deleted checks, a misnamed or truncated
-  notebook, an endless loop, a kernel that exits, reading secrets, writing into
+  notebook, an endless loop, a kernel that exits, unbounded memory, reading secrets, writing into
   the bundle, patching NumPy, a missing answer. `make test` grades it in the
   smoke profile; `make grade DEMO=hostile` grades it by hand.
 """
@@ -128,6 +128,12 @@ for folder in [ROOT / "solutions" / "sentiment", ROOT / "labs" / "sentiment", RO
     except OSError as err:
         print("could not write into", folder, type(err).__name__)'''
 
+ALLOCATES_WITHOUT_BOUND = '''\
+# Keeps every block it allocates: memory use grows until something stops it.
+blocks = []
+while True:
+    blocks.append(np.ones(50_000_000))   # 400 MB each'''
+
 PATCHES_NUMPY = '''\
 # Makes every mean equal to 1.0: an untrained model would "reach" 100% accuracy.
 np.mean = lambda *args, **kwargs: 1.0'''
@@ -193,6 +199,7 @@ def hostile_class(assignment: str, released) -> dict[str, dict[str, object]]:
         "misnamed-notebook": {f"{assignment.capitalize()} (1).ipynb": with_answer(reference)},
         "endless-loop": {name: with_answer(ENDLESS_LOOP)},
         "exits-kernel": {name: with_answer(_prepend("import os\nos._exit(1)", reference))},
+        "allocates-without-bound": {name: with_answer(_prepend(ALLOCATES_WITHOUT_BOUND, reference))},
         "reads-secrets": {name: with_answer(_prepend(READS_SECRETS, reference))},
         "writes-into-bundle": {name: with_answer(_prepend(WRITES_INTO_BUNDLE, reference))},
         "patches-numpy": {name: with_answer(_prepend(PATCHES_NUMPY, reference))},

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -26,9 +27,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -53,8 +55,9 @@ def assignments() -> list[str]:
 
 # --------------------------------------------------------------------------- nbgrader
 
-def nbgrader_env(profile: str | None = None) -> dict[str, str]:
+def nbgrader_env(profile: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    env.update(extra or {})
     env["JUPYTER_CONFIG_PATH"] = str(AUTOGRADER)
     bin_dir = str(Path(sys.executable).parent)  # nbgrader runs `alembic` from the same venv
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
@@ -74,7 +77,7 @@ def workdir_options(workdir: Path) -> list[str]:
 
 
 def nbgrader(*args: str, profile: str | None = None, timeout: float | None = None,
-             log: Path | None = None) -> tuple[int | None, float]:
+             log: Path | None = None, env: dict[str, str] | None = None) -> tuple[int | None, float]:
     """Run one nbgrader command; return (exit code or None on timeout, seconds).
 
     The command runs in its own process group so that a timeout also stops the
@@ -84,7 +87,7 @@ def nbgrader(*args: str, profile: str | None = None, timeout: float | None = Non
     out = open(log, "a", encoding="utf-8") if log else subprocess.DEVNULL
     start = time.monotonic()
     try:
-        proc = subprocess.Popen(cmd, env=nbgrader_env(profile), cwd=ROOT, stdout=out,
+        proc = subprocess.Popen(cmd, env=nbgrader_env(profile, env), cwd=ROOT, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         try:
             code = proc.wait(timeout=timeout)
@@ -137,6 +140,7 @@ class Submission:
     path: Path | None = None          # the notebook to grade
     problem: str | None = None        # why there is nothing to grade
     warnings: list[str] = field(default_factory=list)
+    notebook: object = None           # the parsed notebook, once read
 
 
 def discover(submitted: Path, graded: list[str], known: list[str]) -> list[Submission]:
@@ -204,6 +208,10 @@ class Result:
     status: str = "ok"
     warnings: list[str] = field(default_factory=list)
     flagged: bool = False
+    reused: bool = False   # not graded again: unchanged since the last run
+
+    def as_saved(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k != "reused"}
 
 
 @dataclass
@@ -214,6 +222,8 @@ class Run:
     sandbox: bool
     log: Path
     profiles: dict
+    memory: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one merge into the course results at a time
 
 
 def _zero_submission(gb: Gradebook, assignment: str, student: str, flagged: bool) -> tuple[float, float]:
@@ -257,6 +267,11 @@ def write_feedback(run: Run, result: Result, nb) -> None:
     path.write_text(feedback.render(nb, student=result.student, assignment=result.assignment,
                                     score=result.score, max_score=result.max_score,
                                     status=result.status, warnings=result.warnings), encoding="utf-8")
+    # what `nbgrader release_feedback` (make return) needs beside the page, as its generate_feedback leaves it
+    source = run.workdir / "submitted" / result.student / result.assignment
+    for name in ("timestamp.txt", "submission_secret.txt"):
+        if (source / name).is_file():
+            shutil.copyfile(source / name, path.parent / name)
 
 
 def _copy_results(src: Path, dest: Path) -> None:
@@ -270,49 +285,70 @@ def _copy_results(src: Path, dest: Path) -> None:
     shutil.copytree(src, dest, ignore=ignore, symlinks=True)
 
 
-def grade_one(sub: Submission, run: Run) -> Result:
-    """Grade one submission in a private folder and merge it into the course results."""
-    start = time.monotonic()
-    result = Result(sub.student, sub.assignment, warnings=list(sub.warnings))
-    course_db = run.workdir / "gradebook.db"
-    nb = None
-    if sub.problem is None:
-        try:
-            nb = read_notebook(sub.path)
-        except ValueError as err:
-            sub.problem = str(err)
-    if sub.problem is not None:
-        result.status = sub.problem if sub.problem.startswith("invalid notebook") else sub.problem
-        result.flagged = True
-        if sub.assignment != "-":
-            with Gradebook(f"sqlite:///{course_db}") as gb:
-                result.score, result.max_score = _zero_submission(gb, sub.assignment, sub.student, True)
-            write_feedback(run, result, None)
-        result.seconds = time.monotonic() - start
-        return result
-
+def unit_spec(sub: Submission, nb, run: Run, env: dict[str, str] | None = None) -> dict:
+    """Everything one grading job needs, as plain data (JSON), so that any worker can run it."""
     prof = run.profiles[sub.assignment]
     work = Path(tempfile.mkdtemp(prefix=f"{sub.student}-{sub.assignment}-", dir=run.workdir / ".work"))
+    nb.metadata[META] = {"warnings": list(sub.warnings)}  # nothing of the student's own metadata
+    notebook = work / "submitted" / sub.student / sub.assignment / f"{sub.assignment}.ipynb"
+    notebook.parent.mkdir(parents=True)
+    nbformat.write(nb, notebook)
+    shutil.copyfile(run.template_db, work / "gradebook.db")
+    return {"student": sub.student, "assignment": sub.assignment, "work": str(work),
+            "profile": prof.name, "cell_timeout": prof.cell_timeout,
+            "notebook_timeout": prof.notebook_timeout, "sandbox": run.sandbox,
+            "memory": run.memory, "env": dict(env or {})}
+
+
+def run_unit(spec: dict) -> dict:
+    """Grade one submission in its private folder ``spec["work"]`` (made by :func:`unit_spec`).
+
+    This is the unit of work a scheduler runs: ``python -m coursekit.grading unit SPEC.json``
+    on any machine that sees the same folders (or :mod:`coursekit.parallel`'s Dask workers).
+    It touches nothing outside ``spec["work"]``; the course results are written afterwards,
+    one submission at a time, by :func:`finish`.
+    """
+    work = Path(spec["work"])
+    memory = [f"--SandboxedKernelManager.memory_limit={spec['memory']}"] if spec.get("memory") else []
+    code, seconds = nbgrader(
+        "autograde", spec["assignment"], "--student", spec["student"], "--force", *workdir_options(work),
+        f"--GradeExecute.timeout={spec['cell_timeout']}",
+        f"--GradeExecute.notebook_timeout={spec['notebook_timeout']}",
+        f"--GradeExecute.sandbox={'on' if spec['sandbox'] else 'off'}",
+        *memory, f"--RebuildFromRelease.release_root={LABS}",
+        profile=spec["profile"], timeout=spec["notebook_timeout"] + 300, log=work / "nbgrader.log",
+        env=spec.get("env"))  # this worker's GPU and thread settings reach the kernel
+    return {"code": code, "seconds": seconds}
+
+
+def finish(sub: Submission, spec: dict, outcome: dict, run: Run) -> Result:
+    """Merge one graded submission into the course results: gradebook, autograded/, feedback."""
+    with run.lock:
+        return _finish(sub, spec, outcome, run)
+
+
+def _finish(sub: Submission, spec: dict, outcome: dict, run: Run) -> Result:
+    result = Result(sub.student, sub.assignment, warnings=list(sub.warnings))
+    work = Path(spec["work"])
+    course_db = run.workdir / "gradebook.db"
+    code = outcome.get("code")
     try:
-        nb.metadata[META] = {"warnings": list(sub.warnings)}  # nothing of the student's own metadata
-        target = work / "submitted" / sub.student / sub.assignment / f"{sub.assignment}.ipynb"
-        target.parent.mkdir(parents=True)
-        nbformat.write(nb, target)
-        shutil.copyfile(run.template_db, work / "gradebook.db")
         log = work / "nbgrader.log"
-        code, _ = nbgrader("autograde", sub.assignment, "--student", sub.student, "--force",
-                           *workdir_options(work),
-                           f"--GradeExecute.timeout={prof.cell_timeout}",
-                           f"--GradeExecute.notebook_timeout={prof.notebook_timeout}",
-                           f"--GradeExecute.sandbox={'on' if run.sandbox else 'off'}",
-                           f"--RebuildFromRelease.release_root={LABS}",
-                           profile=prof.name, timeout=prof.notebook_timeout + 300, log=log)
         with open(run.log, "a", encoding="utf-8") as out:
-            out.write(f"===== {sub.student} / {sub.assignment}\n" + log.read_text(encoding="utf-8"))
+            out.write(f"===== {sub.student} / {sub.assignment}\n"
+                      + (log.read_text(encoding="utf-8") if log.exists() else outcome.get("error", "")))
         graded_dir = work / "autograded" / sub.student / sub.assignment
         graded = graded_dir / f"{sub.assignment}.ipynb"
+        nb = None
         if code != 0 or not graded.exists():
-            why = "stopped after the grader's time limit" if code is None else f"nbgrader exit {code}"
+            if code is None and "error" not in outcome:
+                why = "stopped after the grader's time limit"
+            elif "error" in outcome:
+                why = f"the worker failed ({outcome['error'].strip().splitlines()[-1][:200]})"
+            elif code < 0:
+                why = f"nbgrader was killed by signal {-code}"
+            else:
+                why = f"nbgrader exit {code}"
             result.status = f"grader error: {why} (see {run.log.name})"
             result.flagged = True
             with Gradebook(f"sqlite:///{course_db}") as gb:
@@ -329,9 +365,38 @@ def grade_one(sub: Submission, run: Run) -> Result:
             result.score, result.max_score = merge(course_db, work / "gradebook.db", sub.assignment,
                                                    sub.student, result.flagged)
             _copy_results(graded_dir, run.workdir / "autograded" / sub.student / sub.assignment)
-        write_feedback(run, result, nb if code == 0 and graded.exists() else None)
+        write_feedback(run, result, nb)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    result.seconds = outcome.get("seconds", 0.0)
+    return result
+
+
+def not_gradable(sub: Submission, run: Run) -> Result | None:
+    """The row of a submission that cannot run (no notebook, unreadable...), or None."""
+    if sub.problem is None:
+        try:
+            sub.notebook = read_notebook(sub.path)
+        except ValueError as err:
+            sub.problem = str(err)
+    if sub.problem is None:
+        return None
+    result = Result(sub.student, sub.assignment, warnings=list(sub.warnings), status=sub.problem,
+                    flagged=True)
+    if sub.assignment != "-":
+        with Gradebook(f"sqlite:///{run.workdir / 'gradebook.db'}") as gb:
+            result.score, result.max_score = _zero_submission(gb, sub.assignment, sub.student, True)
+        write_feedback(run, result, None)
+    return result
+
+
+def grade_one(sub: Submission, run: Run, env: dict[str, str] | None = None) -> Result:
+    """Grade one submission here and now (the sequential path, and what a worker thread runs)."""
+    start = time.monotonic()
+    result = not_gradable(sub, run)
+    if result is None:
+        spec = unit_spec(sub, sub.notebook, run, env)
+        result = finish(sub, spec, run_unit(spec), run)
     result.seconds = time.monotonic() - start
     return result
 
@@ -362,13 +427,57 @@ class Results(list):
     demo_ok: bool | None = None
 
 
+STATE_FILE = "grading-state.json"
+
+
+def assignment_version(assignment: str) -> str:
+    """Changes whenever the assignment's checks or released text change."""
+    h = hashlib.sha256()
+    for path in (SOLUTIONS / assignment / f"{assignment}.ipynb", LABS / assignment / f"{assignment}.ipynb"):
+        h.update(path.read_bytes() if path.exists() else b"")
+    return h.hexdigest()
+
+
+def submission_key(sub: Submission, profile_name: str) -> str:
+    """Content hash of what was handed in, plus the assignment's version and the profile."""
+    h = hashlib.sha256(f"{sub.assignment}\0{profile_name}\0".encode())
+    if sub.assignment != "-":
+        h.update(assignment_version(sub.assignment).encode())
+    if sub.path is not None:
+        h.update(sub.path.name.encode() + b"\0" + sub.path.read_bytes())
+    else:
+        h.update((sub.problem or "").encode())
+    return h.hexdigest()
+
+
+def load_state(workdir: Path) -> dict:
+    path = workdir / STATE_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("rows", {})
+    except (OSError, ValueError):
+        return {}
+
+
+def save_state(workdir: Path, rows: dict) -> None:
+    tmp = workdir / (STATE_FILE + ".tmp")
+    tmp.write_text(json.dumps({"version": 1, "rows": rows}, indent=1, sort_keys=True), encoding="utf-8")
+    tmp.replace(workdir / STATE_FILE)
+
+
 def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool | None = None,
-          only: list[str] | None = None, demo_class: str = "honest", sandbox: str | None = None) -> list[Result]:
+          only: list[str] | None = None, demo_class: str = "honest", sandbox: str | None = None,
+          jobs: int | None = None, jobs_per_gpu: int = 1, students: list[str] | None = None,
+          force: bool = False, scheduler: str | None = None, memory: str | None = None) -> "Results":
     """Grade every student folder under ``workdir/submitted`` and return one result per row.
 
-    ``only`` restricts grading to some assignments (default: all of them);
-    ``sandbox`` is auto / require / off (default: ``$SANDBOX`` or auto).
+    ``only`` restricts grading to some assignments (default: all of them); ``sandbox``
+    is auto / require / off (default: ``$SANDBOX`` or auto). Submissions whose content,
+    assignment and profile are unchanged since the last run are not graded again
+    (``force`` grades everything, ``students`` grades just those). ``jobs`` workers
+    run side by side (default: one per GPU, else one per two cores); ``scheduler``
+    sends the work to Dask instead (``local``, ``tcp://host:8786``, ``slurm``, ``pbs``).
     """
+    from . import parallel
     from . import sandbox as sandboxing
 
     workdir = Path(workdir).resolve()
@@ -399,22 +508,70 @@ def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool
     for assignment in known:
         generate(assignment, course_db, log)
         generate(assignment, template, log)
-    run = Run(workdir=workdir, template_db=template, sandbox=use_sandbox, log=log, profiles=chosen)
+    gpus = parallel.visible_gpus()
+    envs = parallel.worker_envs(jobs, gpus, jobs_per_gpu)
+    if use_sandbox:
+        capped, why = sandboxing.memory_cap_support()
+        if not capped:
+            print(why, flush=True)
+        elif memory is None:
+            memory = sandboxing.default_memory_limit(len(envs))
+    run = Run(workdir=workdir, template_db=template, sandbox=use_sandbox, log=log, profiles=chosen,
+              memory=memory or "")
 
     subs = discover(submitted, graded_assignments, known)
+    state = {} if force else load_state(workdir)
+    keys = {id(s): submission_key(s, chosen[s.assignment].name if s.assignment in chosen else "-")
+            for s in subs}
+    rows: dict[int, Result] = {}
+    todo = []
+    for sub in subs:
+        saved = state.get(f"{sub.student}/{sub.assignment}")
+        wanted = students is None or sub.student in students
+        if saved and saved["key"] == keys[id(sub)] and not (students and wanted):
+            rows[id(sub)] = Result(**{**saved["result"], "reused": True})
+        elif wanted:
+            todo.append(sub)
     for assignment in graded_assignments:
-        n = sum(s.assignment == assignment for s in subs)
-        print(f"\n{assignment}: {n} submission(s), {chosen[assignment]}\n"
+        n = sum(s.assignment == assignment for s in todo)
+        print(f"\n{assignment}: {n} submission(s) to grade, {chosen[assignment]}\n"
               f"  limits: {chosen[assignment].cell_timeout} s per cell, "
               f"{chosen[assignment].notebook_timeout} s per notebook")
-    results = []
-    for sub in subs:
-        r = grade_one(sub, run)
-        results.append(r)
-        print(f"  graded {r.student:<20} {r.assignment:<10} in {r.seconds:5.0f} s  ({r.status})", flush=True)
+    reused = sum(r.reused for r in rows.values())
+    where = (f"Dask ({scheduler})" if scheduler else
+             f"{len(envs)} worker(s)" + (f" on GPUs {', '.join(gpus)}" if gpus else
+                                         f", {envs[0].get('TF_NUM_INTRAOP_THREADS', 'all')} CPU thread(s) each"))
+    print(f"\n{len(todo)} to grade on {where}; {reused} unchanged since the last run (reused; FORCE=1 "
+          f"grades them again)" + (f"; memory cap {run.memory} per kernel" if run.memory else ""), flush=True)
+
+    gradable = []
+    for sub in todo:
+        row = not_gradable(sub, run)
+        if row is None:
+            gradable.append(sub)
+        else:
+            rows[id(sub)] = row
+
+    def line(r: Result) -> str:
+        return f"  graded {r.student:<20} {r.assignment:<10} in {r.seconds:5.0f} s  ({r.status})"
+
+    if scheduler:
+        done = parallel.run_dask(gradable, scheduler, jobs or len(envs),
+                                 make_spec=lambda sub: unit_spec(sub, sub.notebook, run),
+                                 finish=lambda sub, spec, outcome: finish(sub, spec, outcome, run),
+                                 report=line)
+    else:
+        done = parallel.run_local(gradable, envs, work=lambda sub, env: grade_one(sub, run, env),
+                                  describe=lambda sub: f"{sub.student}/{sub.assignment}", report=line)
+    rows.update({id(sub): r for sub, r in zip(gradable, done)})
+    results = Results(rows[id(s)] for s in subs)
+    for sub, r in zip(subs, results):
+        if not r.reused:
+            state[f"{sub.student}/{sub.assignment}"] = {"key": keys[id(sub)], "result": r.as_saved()}
+    save_state(workdir, {f"{s.student}/{s.assignment}": state[f"{s.student}/{s.assignment}"]
+                         for s in subs if f"{s.student}/{s.assignment}" in state})
     shutil.rmtree(workdir / ".work", ignore_errors=True)
     write_csv(results, workdir / "grades.csv")
-    results = Results(results)
     ok = print_table(results, workdir, use_demo=bool(use_demo), demo_class=demo_class,
                      profile_names={a: p.name for a, p in chosen.items()})
     results.demo_ok = ok if use_demo else None
@@ -434,7 +591,8 @@ def print_table(results: list[Result], workdir: Path, use_demo: bool, profile_na
     all_match = True
     for r in results:
         score = "-" if r.score is None else f"{r.score:g} / {r.max_score:g}"
-        line = f"{r.student:<20} {r.assignment:<11} {score:>11} {r.seconds:5.0f}s  {r.status}"
+        took = "reused" if r.reused else f"{r.seconds:5.0f}s"
+        line = f"{r.student:<20} {r.assignment:<11} {score:>11} {took:>6}  {r.status}"
         if use_demo:
             want = expected.get((r.student, r.assignment))
             if want is None:
@@ -476,14 +634,32 @@ def main(argv: list[str] | None = None) -> int:
                    help="grade only this assignment (repeatable; default: all)")
     g.add_argument("--sandbox", choices=("auto", "require", "off"), default=None,
                    help="run kernels in bubblewrap (default: $SANDBOX or auto)")
+    g.add_argument("--jobs", type=int, default=None,
+                   help="workers side by side (default: one per GPU, else one per two cores)")
+    g.add_argument("--jobs-per-gpu", type=int, default=1, help="workers sharing one GPU (default 1)")
+    g.add_argument("--student", action="append", metavar="ID",
+                   help="grade only this student, again even if unchanged (repeatable)")
+    g.add_argument("--force", action="store_true", help="grade every submission, changed or not")
+    g.add_argument("--scheduler", default=None,
+                   help="run the work on Dask: local, tcp://host:8786, slurm or pbs")
+    g.add_argument("--memory", default=None,
+                   help="memory cap per kernel, e.g. 8G (default: the machine's memory shared by the workers)")
+    u = sub.add_parser("unit", help="run one grading unit (for a cluster scheduler): SPEC.json -> SPEC.out.json")
+    u.add_argument("spec", type=Path)
     args = parser.parse_args(argv)
     if args.command == "release":
         release()
         return 0
+    if args.command == "unit":
+        outcome = run_unit(json.loads(args.spec.read_text(encoding="utf-8")))
+        args.spec.with_suffix(".out.json").write_text(json.dumps(outcome), encoding="utf-8")
+        return 0 if outcome["code"] == 0 else 1
     profile = None if args.profile in (None, "auto") else args.profile
     try:
         results = grade(args.workdir, profile=profile, use_demo=True if args.demo else None,
-                        only=args.assignment, demo_class=args.demo or "honest", sandbox=args.sandbox)
+                        only=args.assignment, demo_class=args.demo or "honest", sandbox=args.sandbox,
+                        jobs=args.jobs, jobs_per_gpu=args.jobs_per_gpu, students=args.student,
+                        force=args.force, scheduler=args.scheduler, memory=args.memory)
     except RuntimeError as err:  # SANDBOX=require without a sandbox
         print(f"error: {err}", file=sys.stderr)
         return 2

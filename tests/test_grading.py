@@ -20,9 +20,10 @@ TODO_CHECKS = {"luong_output_shapes_and_dtypes", "luong_weights_sum_to_one",
                "test_accuracy_at_least_0_80", "top10_words_are_most_attended"}
 
 
-def graded(tmp_path_factory, profile, demo_class="honest"):
+def graded(tmp_path_factory, profile, demo_class="honest", jobs=1, memory=None):
     workdir = tmp_path_factory.mktemp(f"grade-{demo_class}-{profile}")
-    results = grading.grade(workdir, profile=profile, use_demo=True, demo_class=demo_class)
+    results = grading.grade(workdir, profile=profile, use_demo=True, demo_class=demo_class, jobs=jobs,
+                            memory=memory)
     return workdir, {(r.student, r.assignment): r for r in results}
 
 
@@ -41,13 +42,15 @@ def cell_output(workdir, student, assignment, grade_id):
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory):
-    return graded(tmp_path_factory, "smoke")
+def smoke(smoke_honest):
+    workdir, results = smoke_honest
+    return workdir, {(r.student, r.assignment): r for r in results}
 
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
-    return graded(tmp_path_factory, "smoke", "hostile")
+    # two workers side by side; a 3 GiB cap per kernel (smoke needs well under 1) stops the runaway fast
+    return graded(tmp_path_factory, "smoke", "hostile", jobs=2, memory="3G")
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +134,13 @@ def test_patching_numpy_is_flagged_and_earns_nothing(hostile):
     assert r.flagged and r.score == 0 and "np.mean" in r.status
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
         assert gb.find_submission_notebook("sentiment", "sentiment", "patches-numpy").flagged
+
+
+def test_a_runaway_allocation_is_stopped_at_its_cap_while_the_others_finish(hostile):
+    workdir, results = hostile
+    assert results[("allocates-without-bound", "sentiment")].status == "out of memory in luong_attention"
+    finished = [r for r in results.values() if r.score and r.score > 0]
+    assert len(finished) >= 6, "the other submissions graded beside it must finish normally"
 
 
 def test_a_timeout_names_its_cell_and_still_gives_feedback_for_the_cells_before(hostile):

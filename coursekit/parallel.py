@@ -1,0 +1,190 @@
+"""Grading a class in parallel: on this machine's GPUs and cores, or on a Dask cluster.
+
+nbgrader grades one submission at a time (nbgrader issue #174). Here every
+submission is an independent unit of work (:func:`coursekit.grading.run_unit`:
+its own folder, its own gradebook, its own kernel), so workers can run side by
+side; the parent merges each finished unit into the course gradebook, one at a
+time, so a crashed or killed worker loses only its own submission.
+
+* **Local workers** (default): ``JOBS`` threads, each driving one ``nbgrader
+  autograde`` process. With GPUs, one worker per visible GPU (``JOBS_PER_GPU``
+  per GPU), each seeing only its GPU through ``CUDA_VISIBLE_DEVICES``. Without,
+  the cores are split: each worker's TensorFlow gets ``cores // JOBS`` intra-op
+  threads.
+* **Dask** (``SCHEDULER=local`` for a ``LocalCluster``, ``tcp://host:8786`` for a
+  running scheduler, ``slurm`` / ``pbs`` through dask-jobqueue): the same unit
+  runs on Dask workers, which must see the bundle and the grading folder at the
+  same paths (a shared file system, as on any HPC cluster).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from typing import Callable, Sequence
+
+
+def visible_gpus(env=os.environ) -> list[str]:
+    """GPU ids a worker can be given: ``CUDA_VISIBLE_DEVICES`` if set, else what nvidia-smi lists."""
+    if "CUDA_VISIBLE_DEVICES" in env:
+        return [g.strip() for g in env["CUDA_VISIBLE_DEVICES"].split(",") if g.strip() and g.strip() != "-1"]
+    if not shutil.which("nvidia-smi"):
+        return []
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=20, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def worker_envs(jobs: int | None, gpus: Sequence[str], per_gpu: int = 1,
+                cores: int | None = None) -> list[dict[str, str]]:
+    """One environment per worker: which GPU it sees, or how many CPU threads it may use.
+
+    GPUs: ``per_gpu`` workers per GPU (``jobs`` caps the total); a worker sees one GPU.
+    CPU only: ``jobs`` workers (default: one per two cores, at least one), the cores
+    shared out as TensorFlow intra-op threads; a single worker keeps TensorFlow's default.
+    """
+    cores = cores or os.cpu_count() or 1
+    if gpus:
+        slots = [{"CUDA_VISIBLE_DEVICES": gpu} for _ in range(max(1, per_gpu)) for gpu in gpus]
+        slots.sort(key=lambda e: list(gpus).index(e["CUDA_VISIBLE_DEVICES"]))
+        return slots[:jobs] if jobs else slots
+    jobs = jobs or max(1, cores // 2)
+    if jobs == 1 or os.environ.get("COURSEKIT_NO_THREAD_SPLIT"):  # the latter: make bench-grade's control
+        return [{"CUDA_VISIBLE_DEVICES": ""} for _ in range(jobs)]
+    threads = str(max(1, cores // jobs))
+    return [{"CUDA_VISIBLE_DEVICES": "", "TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1",
+             "OMP_NUM_THREADS": threads} for _ in range(jobs)]
+
+
+class Progress:
+    """A tqdm bar over the batch with ETA, and one live line per worker (on a terminal)."""
+
+    def __init__(self, total: int, workers: int):
+        from tqdm import tqdm
+        self.live = sys.stderr.isatty()
+        self.bar = tqdm(total=total, desc="graded", unit="submission", dynamic_ncols=True,
+                        disable=not self.live or total == 0)
+        self.lines = [tqdm(total=0, position=i + 1, bar_format="{desc}", disable=not self.live)
+                      for i in range(workers)]
+        self.started: dict[int, tuple[str, float]] = {}
+        self.lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, daemon=True)
+        self._ticker.start()
+
+    def start(self, worker: int, what: str) -> None:
+        with self.lock:
+            self.started[worker] = (what, time.monotonic())
+
+    def done(self, worker: int, line: str) -> None:
+        with self.lock:
+            self.started.pop(worker, None)
+            self.bar.update(1)
+            if self.live:
+                self.bar.write(line)
+            else:
+                print(line, flush=True)
+
+    def _tick(self) -> None:
+        while not self._stop.wait(1.0):
+            with self.lock:
+                for i, line in enumerate(self.lines):
+                    what, since = self.started.get(i, ("idle", time.monotonic()))
+                    line.set_description_str(f"  worker {i + 1}: {what} "
+                                             + (f"{time.monotonic() - since:4.0f} s" if what != "idle" else ""))
+
+    def close(self) -> None:
+        self._stop.set()
+        for line in self.lines:
+            line.close()
+        self.bar.close()
+
+
+def run_local(items: list, envs: list[dict[str, str]], work: Callable, describe: Callable,
+              report: Callable) -> list:
+    """Run ``work(item, env)`` for every item on ``len(envs)`` worker threads; return the results.
+
+    Each worker owns one environment (one GPU, or a share of the cores) for its
+    whole life. ``report(result)`` gives the line printed when an item is done.
+    """
+    slots: queue.Queue = queue.Queue()
+    for i in range(len(envs)):
+        slots.put(i)
+    progress = Progress(len(items), len(envs))
+    results: list = [None] * len(items)
+
+    def one(index: int, item) -> None:
+        worker = slots.get()
+        try:
+            progress.start(worker, describe(item))
+            results[index] = work(item, envs[worker])
+            progress.done(worker, report(results[index]))
+        finally:
+            slots.put(worker)
+
+    threads = [threading.Thread(target=one, args=(i, item)) for i, item in enumerate(items)]
+    try:
+        # at most len(envs) threads hold a slot; the others wait in slots.get()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        progress.close()
+    return results
+
+
+def dask_client(scheduler: str, jobs: int):
+    """A Dask client: a LocalCluster, a running scheduler, or a Slurm/PBS cluster (dask-jobqueue)."""
+    from distributed import Client, LocalCluster
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        return Client(cluster)
+    if scheduler in ("slurm", "pbs"):
+        try:
+            import dask_jobqueue
+        except ImportError:
+            raise SystemExit(f"SCHEDULER={scheduler} needs dask-jobqueue: `pip install dask-jobqueue`, "
+                             "and its cluster settings in ~/.config/dask/jobqueue.yaml") from None
+        cluster_class = dask_jobqueue.SLURMCluster if scheduler == "slurm" else dask_jobqueue.PBSCluster
+        cluster = cluster_class()
+        cluster.scale(jobs=jobs)
+        return Client(cluster)
+    return Client(scheduler)
+
+
+def run_dask(items: list, scheduler: str, jobs: int, make_spec: Callable, finish: Callable,
+             report: Callable) -> list:
+    """Run the unit of work of every item on a Dask cluster; ``finish`` merges each result here."""
+    from distributed import as_completed
+
+    from .grading import run_unit
+
+    client = dask_client(scheduler, jobs)
+    try:
+        specs = [make_spec(item) for item in items]
+        futures = {client.submit(run_unit, spec, pure=False, key=f"grade-{i}"): i
+                   for i, spec in enumerate(specs)}
+        progress = Progress(len(items), 0)
+        results: list = [None] * len(items)
+        for future in as_completed(futures):
+            i = futures[future]
+            try:
+                outcome = future.result()
+            except Exception as err:  # the worker died or raised: this submission only
+                outcome = {"code": None, "seconds": 0.0, "error": f"{type(err).__name__}: {err}"}
+            results[i] = finish(items[i], specs[i], outcome)
+            progress.done(0, report(results[i]))
+        progress.close()
+        return results
+    finally:
+        client.close()

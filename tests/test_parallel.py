@@ -1,0 +1,91 @@
+"""Grading a class in parallel: worker placement, incremental runs, killed workers, Dask.
+
+The GPU placement is tested with fake device lists (no GPU here). The grading runs
+use the smoke profile; test_grading.py grades the honest demo class one submission
+at a time, so its scores are the reference the parallel and Dask runs must equal.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from coursekit import demo, grading, parallel
+
+
+def test_one_worker_per_gpu_each_seeing_only_its_gpu():
+    envs = parallel.worker_envs(None, ["0", "1", "2", "3"])
+    assert [e["CUDA_VISIBLE_DEVICES"] for e in envs] == ["0", "1", "2", "3"]
+    envs = parallel.worker_envs(None, ["0", "1"], per_gpu=3)
+    assert [e["CUDA_VISIBLE_DEVICES"] for e in envs] == ["0", "0", "0", "1", "1", "1"]
+    assert len(parallel.worker_envs(2, ["0", "1", "2", "3"])) == 2
+
+
+def test_without_gpus_the_cores_are_split_between_workers():
+    assert parallel.worker_envs(None, [], cores=2) == [{"CUDA_VISIBLE_DEVICES": ""}]
+    envs = parallel.worker_envs(4, [], cores=16)
+    assert len(envs) == 4 and all(e["TF_NUM_INTRAOP_THREADS"] == "4" for e in envs)
+    assert len(parallel.worker_envs(None, [], cores=16)) == 8
+
+
+def test_visible_gpus_follow_cuda_visible_devices():
+    assert parallel.visible_gpus({"CUDA_VISIBLE_DEVICES": "2,3"}) == ["2", "3"]
+    assert parallel.visible_gpus({"CUDA_VISIBLE_DEVICES": ""}) == []
+    assert parallel.visible_gpus({"CUDA_VISIBLE_DEVICES": "-1"}) == []
+
+
+def scores(results):
+    return {(r.student, r.assignment): (r.score, r.status) for r in results}
+
+
+@pytest.fixture(scope="module")
+def sequential(smoke_honest):
+    return smoke_honest
+
+
+def test_dask_cluster_grades_the_demo_class_exactly_like_one_worker(tmp_path, sequential):
+    _, reference = sequential
+    results = grading.grade(tmp_path, profile="smoke", use_demo=True, scheduler="local", jobs=2)
+    assert scores(results) == scores(reference)
+
+
+def test_a_second_run_grades_nothing_and_reuses_every_score(sequential):
+    workdir, reference = sequential
+    again = grading.grade(workdir, profile="smoke", use_demo=True, jobs=2)
+    assert all(r.reused for r in again)
+    assert scores(again) == scores(reference)
+    one = grading.grade(workdir, profile="smoke", use_demo=True, students=["crashes"])
+    assert [r.student for r in one if not r.reused] == ["crashes"]
+    assert scores(one) == scores(reference)
+
+
+def test_killing_one_worker_loses_only_its_submission(tmp_path):
+    submitted = tmp_path / "submitted"
+    source = demo.DEMO / "honest" / "passes-all" / "sentiment"
+    for student in ("anna", "victim", "zoe"):
+        shutil.copytree(source, submitted / student / "sentiment")
+    outcome = {}
+    runner = threading.Thread(target=lambda: outcome.setdefault("results", grading.grade(
+        tmp_path, profile="smoke", only=["sentiment"], jobs=2)))
+    runner.start()
+    killed, deadline = False, time.monotonic() + 300
+    while not killed and time.monotonic() < deadline and runner.is_alive():
+        ps = subprocess.run(["pgrep", "-f", "nbgrader autograde sentiment --student victim"],
+                            capture_output=True, text=True).stdout.split()
+        if ps:
+            time.sleep(3)  # let it get going
+            os.killpg(int(ps[0]), signal.SIGKILL)
+            killed = True
+        time.sleep(0.2)
+    runner.join()
+    assert killed, "the victim's grading process was never seen"
+    results = {r.student: r for r in outcome["results"]}
+    assert results["victim"].status.startswith("grader error: nbgrader was killed by signal 9")
+    assert results["anna"].score == results["zoe"].score == 14
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
+        assert gb.find_submission("sentiment", "anna").score == 14
+        assert gb.find_submission("sentiment", "zoe").score == 14
