@@ -201,7 +201,8 @@ class RebuildFromRelease(NbGraderPreprocessor):
         nonce = secrets.token_hex(12)
         add_integrity_cells(rebuilt, nonce)
         rebuilt.metadata[META] = {
-            "warnings": previous.get("warnings", []) + warnings,  # e.g. from the harness: file name
+            # the harness's own notes (e.g. the file name) come first; anything else is dropped
+            "warnings": [w for w in previous.get("warnings", []) if isinstance(w, str)] + warnings,
             "answer_missing": missing, "nonce": nonce,
         }
         return rebuilt, resources
@@ -248,7 +249,9 @@ class GradeExecute(Execute):
             await super()._async_handle_timeout(timeout, cell)
         except Exception:  # the interrupt itself failed: we stop here anyway
             pass
-        return {"content": {**self.error_on_timeout, "status": "error"}}
+        message = f"the cell ran longer than its time limit ({timeout} s) and was stopped"
+        return {"content": {"ename": "CellTimeoutError", "evalue": message, "status": "error",
+                            "traceback": [f"CellTimeoutError: {message}"]}}
 
     def preprocess(self, nb, resources=None, km=None):
         record = nb.metadata.setdefault(META, {})
@@ -311,34 +314,28 @@ def _stdout_text(cell) -> str:
 
 
 def integrity_problems(nb) -> dict[str, list[str]]:
-    """{check grade_id or "end": reasons} from the integrity cells' reports."""
-    record = nb.metadata.get(META, {})
-    nonce = record.get("nonce")
+    """{check grade_id, "snapshot" or "end": reasons} from the integrity cells' reports.
+
+    Every integrity cell that ran must have written exactly one report carrying this
+    run's nonce; a missing, extra or foreign report counts as tampering too.
+    """
+    nonce = nb.metadata.get(META, {}).get("nonce")
     problems: dict[str, list[str]] = {}
-    snapshot_ok = False
     for cell in nb.cells:
-        role = cell.metadata.get(META, {})
-        if role.get("role") != "integrity" or cell.metadata.get(META, {}).get("ran") != "yes":
+        meta = cell.metadata.get(META, {})
+        if meta.get("role") != "integrity" or meta.get("ran") != "yes":
             continue
-        point = role["point"]
-        reports = [r for r in integrity.parse_reports(_stdout_text(cell)) if r.get("point") == point]
-        if point == "snapshot":
-            snapshot_ok = bool(reports) and reports[-1].get("nonce") == nonce
+        point = meta["point"]
+        reports = integrity.parse_reports(_stdout_text(cell))
+        if len(reports) != 1 or reports[0].get("nonce") != nonce or reports[0].get("point") != point:
+            problems[point] = ["an integrity check without one valid report (were print, sys.stdout, "
+                               "hooks or the autograder's helpers replaced?)"]
             continue
-        if not reports or reports[-1].get("nonce") != nonce:
-            problems[point] = ["the integrity check produced no valid report (were print, sys.stdout "
-                               "or the autograder's helpers replaced?)"]
-            continue
-        report = reports[-1]
+        report = reports[0]
         reasons = [f"replaced {', '.join(report['changed'][:8])}"] if report.get("changed") else []
         reasons += [f"installed {', '.join(report['hooks'])}"] if report.get("hooks") else []
         if reasons:
             problems[point] = reasons
-    if not snapshot_ok and any(c.metadata.get(META, {}).get("role") == "integrity" for c in nb.cells):
-        ran = [c for c in nb.cells if c.metadata.get(META, {}).get("point") == "snapshot"
-               and c.metadata.get(META, {}).get("ran") == "yes"]
-        if ran:
-            problems["snapshot"] = ["the integrity snapshot failed"]
     return problems
 
 

@@ -566,7 +566,9 @@ def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool
     rows.update({id(sub): r for sub, r in zip(gradable, done)})
     results = Results(rows[id(s)] for s in subs)
     for sub, r in zip(subs, results):
-        if not r.reused:
+        if r.status.startswith("grader error"):  # the grader failed, not the student: try again next time
+            state.pop(f"{sub.student}/{sub.assignment}", None)
+        elif not r.reused:
             state[f"{sub.student}/{sub.assignment}"] = {"key": keys[id(sub)], "result": r.as_saved()}
     save_state(workdir, {f"{s.student}/{s.assignment}": state[f"{s.student}/{s.assignment}"]
                          for s in subs if f"{s.student}/{s.assignment}" in state})

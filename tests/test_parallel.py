@@ -85,6 +85,9 @@ def test_killing_one_worker_loses_only_its_submission(tmp_path):
     results = {r.student: r for r in outcome["results"]}
     assert results["victim"].status.startswith("grader error: nbgrader was killed by signal 9")
     assert results["anna"].score == results["zoe"].score == 14
+    again = {r.student: r for r in grading.grade(tmp_path, profile="smoke", only=["sentiment"], jobs=2)}
+    assert not again["victim"].reused and again["victim"].score == 14, "a grader error is graded again"
+    assert again["anna"].reused and again["zoe"].reused
     from nbgrader.api import Gradebook
     with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
         assert gb.find_submission("sentiment", "anna").score == 14
