@@ -71,7 +71,7 @@ test: $(STAMP) ## run the test suite (includes real cpu-profile grading runs, ~2
 bench: $(STAMP) ## NMT training speed: this lab vs the classic per-step code, side by side (~4 min)
 	$(PY) -m coursekit.bench
 
-bench-grade: $(STAMP) ## grading throughput: 1 worker vs 2, smoke and cpu profile, side by side (~25 min)
+bench-grade: $(STAMP) ## grading throughput: 1 worker vs 2, smoke and cpu profile, side by side (~10 min)
 	$(PY) -m coursekit.bench_grade
 
 clean: ## delete grading results (autograded/, feedback/, gradebook, grades.csv)

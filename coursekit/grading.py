@@ -474,7 +474,7 @@ def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool
     is auto / require / off (default: ``$SANDBOX`` or auto). Submissions whose content,
     assignment and profile are unchanged since the last run are not graded again
     (``force`` grades everything, ``students`` grades just those). ``jobs`` workers
-    run side by side (default: one per GPU, else one per two cores); ``scheduler``
+    run side by side (default: one per GPU, else one per core); ``scheduler``
     sends the work to Dask instead (``local``, ``tcp://host:8786``, ``slurm``, ``pbs``).
     """
     from . import parallel
@@ -637,7 +637,7 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--sandbox", choices=("auto", "require", "off"), default=None,
                    help="run kernels in bubblewrap (default: $SANDBOX or auto)")
     g.add_argument("--jobs", type=int, default=None,
-                   help="workers side by side (default: one per GPU, else one per two cores)")
+                   help="workers side by side (default: one per GPU, else one per core as memory allows)")
     g.add_argument("--jobs-per-gpu", type=int, default=1, help="workers sharing one GPU (default 1)")
     g.add_argument("--student", action="append", metavar="ID",
                    help="grade only this student, again even if unchanged (repeatable)")

@@ -25,10 +25,14 @@ def test_one_worker_per_gpu_each_seeing_only_its_gpu():
 
 
 def test_without_gpus_the_cores_are_split_between_workers():
-    assert parallel.worker_envs(None, [], cores=2) == [{"CUDA_VISIBLE_DEVICES": ""}]
+    envs = parallel.worker_envs(None, [], cores=2, memory=24 * 2**30)
+    assert [e["TF_NUM_INTRAOP_THREADS"] for e in envs] == ["1", "1"]
     envs = parallel.worker_envs(4, [], cores=16)
     assert len(envs) == 4 and all(e["TF_NUM_INTRAOP_THREADS"] == "4" for e in envs)
-    assert len(parallel.worker_envs(None, [], cores=16)) == 8
+    assert len(parallel.worker_envs(None, [], cores=16, memory=64 * 2**30)) == 16
+    assert len(parallel.worker_envs(None, [], cores=16, memory=8 * 2**30)) == 2, "memory bounds the workers"
+    assert parallel.worker_envs(None, [], cores=8, memory=2**30) == [{"CUDA_VISIBLE_DEVICES": ""}]
+    assert parallel.worker_envs(1, [], cores=8) == [{"CUDA_VISIBLE_DEVICES": ""}]
 
 
 def test_visible_gpus_follow_cuda_visible_devices():
