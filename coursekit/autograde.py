@@ -115,14 +115,18 @@ def _text(source) -> str:
 
 # --------------------------------------------------------------------------- integrity cells
 
+def _nodes(source: str) -> list:
+    """Every AST node of a cell's code (none if it does not parse)."""
+    try:
+        return list(ast.walk(ast.parse(source)))
+    except SyntaxError:
+        return []
+
+
 def names_used(source: str) -> set[str]:
     """Dotted names a cell's code reads (``np.testing.assert_allclose``, ``len``...)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return set()
     names = set()
-    for node in ast.walk(tree):
+    for node in _nodes(source):
         if isinstance(node, ast.Attribute):
             parts, inner = [node.attr], node.value
             while isinstance(inner, ast.Attribute):
@@ -139,13 +143,9 @@ def names_used(source: str) -> set[str]:
 
 
 def names_bound(source: str) -> set[str]:
-    """Top-level names a cell assigns, defines or imports."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return set()
+    """Names a cell assigns, defines or imports, anywhere in its code."""
     bound = set()
-    for node in ast.walk(tree):
+    for node in _nodes(source):
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             bound.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
