@@ -22,7 +22,7 @@ export COURSE_EXCHANGE := $(abspath $(EXCHANGE))
 ASSIGNMENTS := $(notdir $(wildcard labs/*))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup release grade lab test bench bench-grade clean publish collect return formgrader
+.PHONY: help setup release grade lab test bench bench-grade report clean publish collect return formgrader
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,6 +30,8 @@ help: ## list the targets
 	@echo "           EXCHANGE=folder (default autograder/exchange), SANDBOX=auto|require|off,"
 	@echo "           DEMO=honest|hostile (grade a shipped demo class), JOBS=N, JOBS_PER_GPU=K,"
 	@echo "           STUDENT=id, FORCE=1, SCHEDULER=local|tcp://host:8786|slurm|pbs, MEMORY=8G"
+	@echo "           make report: ONLY=bahdanau,luong-dot,... CELL=gru|lstm NO_RUN=1 (re-render only)"
+	@echo "           make bench: LAB=sentiment|nmt|nmt_luong (time to quality of one lab only)"
 
 setup: $(STAMP) ## build .venv with the pinned packages (GPU=1 for GPU TensorFlow)
 
@@ -68,12 +70,18 @@ formgrader: $(STAMP) ## JupyterLab on the whole bundle, with formgrader (menu Nb
 test: $(STAMP) ## run the test suite (includes real cpu-profile grading runs, ~20 min)
 	$(PY) -m pytest
 
-bench: $(STAMP) ## NMT training speed: this lab vs the classic per-step code, side by side (~4 min)
+bench: $(STAMP) ## speed: NMT step vs the classic code, then time to quality before/after (~40 min)
 	$(PY) -m coursekit.bench
+	$(PY) -m coursekit.bench_quality $(if $(LAB),--lab $(LAB))
 
 bench-grade: $(STAMP) ## grading throughput: 1 worker vs 2, smoke and cpu profile, side by side (~10 min)
 	$(PY) -m coursekit.bench_grade
 
-clean: ## delete grading results (autograded/, feedback/, gradebook, grades.csv)
+report: $(STAMP) ## run every lab (Bahdanau, 3 Luong scores, sentiment) into report/index.html
+	$(PY) -m coursekit.report --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) \
+	  $(if $(CELL),--cell $(CELL)) $(if $(NO_RUN),--no-run)
+
+clean: ## delete grading results (autograded/, feedback/, gradebook, grades.csv) and report/
 	rm -rf autograder/submitted autograder/autograded autograder/feedback \
-	       autograder/gradebook.db autograder/grades.csv autograder/grading.log autograder/.work autograder/grading-state.json
+	       autograder/gradebook.db autograder/grades.csv autograder/grading.log autograder/.work autograder/grading-state.json \
+	       report

@@ -89,3 +89,89 @@ def heatmap(matrix, x_labels: Sequence[str], y_labels: Sequence[str], *, ax=None
             fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
         fig.tight_layout()
     return fig
+
+
+NMT_CURVES = (("train_loss", "training loss"), ("held_out_loss", "held-out loss"),
+              ("held_out_accuracy", "held-out token accuracy"))
+"""The per-epoch metrics of the NMT labs' ``history`` records, with their axis titles."""
+
+
+def training_curves(histories, metrics=NMT_CURVES, *, title: str | None = None,
+                    panel_width: float = 4.6, panel_height: float = 3.4):
+    """Plot per-epoch metrics of one or several runs on shared axes.
+
+    ``histories`` maps a run name to its history: a list of records such as
+    ``{"epoch": 1, "train_loss": 2.3, "held_out_loss": 2.9, ...}``. ``metrics``
+    lists ``(key, axis title)`` pairs, one panel each, side by side with a shared
+    epoch axis; every run is one line (the same colour in every panel), named in
+    one legend under the panels. Records or values that are missing (or ``None``)
+    are skipped, so a run that did not log a metric simply has no line in that
+    panel. Returns the Matplotlib figure (close it when done).
+    """
+    import math
+
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    if not isinstance(histories, dict):
+        raise TypeError("histories must map run names to lists of per-epoch records, "
+                        f"got {type(histories).__name__}")
+    metrics = [tuple(m) for m in metrics]
+    if not metrics:
+        raise ValueError("metrics must name at least one (key, title) pair")
+
+    def points(history, key):
+        xs, ys = [], []
+        for i, record in enumerate(history or [], start=1):
+            value = record.get(key) if isinstance(record, dict) else None
+            if value is None:
+                continue
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                continue
+            if math.isfinite(value):
+                xs.append(record.get("epoch", i))
+                ys.append(value)
+        return xs, ys
+
+    fig, axes = plt.subplots(1, len(metrics), figsize=(panel_width * len(metrics), panel_height),
+                             sharex=True, squeeze=False)
+    axes = axes[0]
+    colours = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
+    handles = {}
+    epochs = set()
+    for ax, (key, label) in zip(axes, metrics):
+        drawn = False
+        for n, (run, history) in enumerate(histories.items()):
+            xs, ys = points(history, key)
+            if not xs:
+                continue
+            (line,) = ax.plot(xs, ys, marker="o" if len(xs) <= 30 else None, markersize=4,
+                              linewidth=1.8, color=colours[n % len(colours)], label=str(run))
+            handles.setdefault(str(run), line)
+            epochs.update(xs)
+            drawn = True
+        if not drawn:
+            ax.text(0.5, 0.5, "no data", ha="center", va="center", color="0.5",
+                    transform=ax.transAxes)
+        ax.set_title(label, fontsize=11)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, alpha=0.3)
+        ax.spines[["top", "right"]].set_visible(False)
+    numeric = [x for x in epochs if isinstance(x, (int, float))]
+    if numeric and max(numeric) - min(numeric) < 2:  # one or two epochs: whole-number ticks, some margin
+        first, last = math.floor(min(numeric)), math.ceil(max(numeric))
+        axes[0].set_xlim(first - 0.5, last + 0.5)
+        axes[0].set_xticks(range(first, last + 1))
+    if title:
+        fig.suptitle(title, fontsize=12)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="lower center",
+                   ncol=min(len(handles), 5), frameon=False, fontsize=10)
+        rows = math.ceil(len(handles) / 5)
+        fig.tight_layout(rect=(0, min(0.06 + 0.06 * rows, 0.4), 1, 1))
+    else:
+        fig.tight_layout()
+    return fig

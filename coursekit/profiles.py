@@ -10,12 +10,16 @@ The profile comes from the ``COURSE_PROFILE`` environment variable; ``auto``
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 ENV_VAR = "COURSE_PROFILE"
+# JSON object of settings that replace the chosen profile's (experiments and `make bench` only;
+# graded kernels never see it: the sandbox passes COURSE_PROFILE alone)
+OVERRIDES_VAR = "COURSE_SETTINGS"
 NAMES = ("full", "cpu", "smoke")
 
 # Settings per lab and profile. Timeouts are in seconds and are what the
@@ -23,41 +27,54 @@ NAMES = ("full", "cpu", "smoke")
 # the measured run time on our 2-core machine (cpu, smoke) or on a mid-range GPU
 # (full; on a CPU the full profile takes hours and is not meant to be graded).
 SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
+    # Sentiment: predict_batch_size is the batch of the validation and test predictions (no
+    # gradients, so larger than the training batch). cpu trains one epoch: with two, the second
+    # epoch's validation accuracy was lower (0.8616 vs 0.8656), early stopping restored epoch 1
+    # anyway, and the second epoch was half the training time; the kept model is the same, test
+    # accuracy 0.8478 either way (`python -m coursekit.bench_quality --lab sentiment` compares).
+    # Prediction batches of 1250 were not measurably faster than 512 on 2 cores.
     "sentiment": {
         "full": dict(embedding_dim=256, units=1024, batch_size=128, epochs=10,
-                     learning_rate=1e-3, train_limit=None, test_limit=None,
+                     learning_rate=1e-3, train_limit=None, test_limit=None, predict_batch_size=512,
                      cell_timeout=3 * 3600, notebook_timeout=4 * 3600),
-        "cpu": dict(embedding_dim=128, units=128, batch_size=128, epochs=2,
-                    learning_rate=2e-3, train_limit=None, test_limit=None,
+        "cpu": dict(embedding_dim=128, units=128, batch_size=128, epochs=1,
+                    learning_rate=2e-3, train_limit=None, test_limit=None, predict_batch_size=512,
                     cell_timeout=900, notebook_timeout=1200),
         "smoke": dict(embedding_dim=16, units=16, batch_size=64, epochs=1,
-                      learning_rate=1e-3, train_limit=512, test_limit=512,
+                      learning_rate=1e-3, train_limit=512, test_limit=512, predict_batch_size=512,
                       cell_timeout=60, notebook_timeout=240),
     },
     # NMT: max_train_pairs=None trains on the whole training split; min_word_count
     # maps rarer English words to <unk> (smaller output layer); eval_limit caps the
     # held-out sources scored with BLEU (None = all); bleu_floor is the corpus BLEU
     # (sacrebleu, greedy decoding) the graded cell asks for: an untrained model scores
-    # about 0; the cpu profile measured 19.1 greedy / 21.3 beam on the GroupShuffleSplit
-    # held-out split (training 503 s, the whole notebook 551 s under nbconvert on our
-    # 2-core machine; 17.9 / 20.2 with the earlier hand-written split). Smoke trains for
-    # seconds and fails that floor by design. The full profile has not been run (no GPU
-    # here), so its floor is the same 10 rather than a guess at what 50 epochs reach.
+    # about 0. Training keeps the epoch with the lowest validation loss and stops after
+    # `patience` epochs without improvement (None: never early). cpu: 5 epochs at 4e-3 reach
+    # what 10 epochs at 2e-3 did (greedy 18.0 / beam 20.1 against 18.8 / 20.1 keeping the best of
+    # 10; a cosine decay to 4e-4 over 5 epochs was worse, 15.4 / 18.1) in half the epochs; measured
+    # by `make bench`. Smoke trains for seconds and fails the floor by design. The full profile
+    # has not been run (no GPU here), so its floor is the same 10 rather than a guess.
     "nmt": {
         "full": dict(embedding_dim=256, units=1024, batch_size=128, epochs=50,
                      learning_rate=1e-3, max_train_pairs=None, min_word_count=1,
-                     eval_limit=None, beam_width=4, bleu_floor=10.0,
+                     eval_limit=None, beam_width=4, bleu_floor=10.0, patience=5,
                      cell_timeout=4 * 3600, notebook_timeout=5 * 3600),
-        "cpu": dict(embedding_dim=128, units=256, batch_size=64, epochs=10,
-                    learning_rate=2e-3, max_train_pairs=None, min_word_count=2,
-                    eval_limit=None, beam_width=4, bleu_floor=10.0,
+        "cpu": dict(embedding_dim=128, units=256, batch_size=64, epochs=5,
+                    learning_rate=4e-3, max_train_pairs=None, min_word_count=2,
+                    eval_limit=None, beam_width=4, bleu_floor=10.0, patience=2,
                     cell_timeout=3600, notebook_timeout=4800),
         "smoke": dict(embedding_dim=16, units=16, batch_size=64, epochs=1,
                       learning_rate=1e-3, max_train_pairs=512, min_word_count=1,
-                      eval_limit=40, beam_width=4, bleu_floor=10.0,
+                      eval_limit=40, beam_width=4, bleu_floor=10.0, patience=None,
                       cell_timeout=60, notebook_timeout=240),
     },
 }
+
+# The Luong lab trains on the same data with the same sizes, floors and limits as the Bahdanau lab.
+# Its decoder learns more slowly per epoch (no input feeding: the RNN never sees the attention), so
+# in cpu it keeps the earlier 10 epochs at 2e-3 (greedy 17.8 / beam 19.6 with the general score).
+SETTINGS["nmt_luong"] = {name: dict(settings) for name, settings in SETTINGS["nmt"].items()}
+SETTINGS["nmt_luong"]["cpu"].update(epochs=10, learning_rate=2e-3)
 
 
 @dataclass(frozen=True)
@@ -111,7 +128,16 @@ def select(lab: str, env: Mapping[str, str] | None = None,
     else:
         raise ValueError(f"{ENV_VAR}={requested!r} is not a profile; "
                          f"use one of: auto, {', '.join(NAMES)}")
-    return Profile(lab=lab, name=name, reason=reason, settings=dict(SETTINGS[lab][name]))
+    settings = dict(SETTINGS[lab][name])
+    overrides = json.loads(env.get(OVERRIDES_VAR) or "{}")
+    unknown = sorted(set(overrides) - set(settings))
+    if unknown:
+        raise ValueError(f"{OVERRIDES_VAR} names unknown setting(s) {', '.join(unknown)} of {lab!r}; "
+                         f"known: {', '.join(settings)}")
+    if overrides:
+        settings.update(overrides)
+        reason += f"; {OVERRIDES_VAR} replaced {', '.join(sorted(overrides))}"
+    return Profile(lab=lab, name=name, reason=reason, settings=settings)
 
 
 def nvidia_driver_present() -> bool:

@@ -176,3 +176,22 @@ def test_bench_runs_both_implementations_side_by_side():
     for side in ("classic", "lab"):
         assert row[f"{side}_step"] > 0 and row[f"{side}_epoch"] > 0 and row[f"{side}_trace"] > 0
     assert row["speedup"] > 0 and row["epoch_speedup"] > 0 and row["words"] > 100_000
+
+
+def test_batched_searches_equal_one_sentence_at_a_time(lab, known_sentences):
+    """The BLEU cell decodes in batches; each sentence must get the translation it gets alone."""
+    from coursekit import nmt
+
+    ids = [lab["encode_source"](s) for s in known_sentences]
+    args = (lab["MAX_TARGET_WORDS"], lab["START_ID"], lab["END_ID"])
+    assert nmt.greedy_batch(lab["encode"], lab["decode_step"], ids, *args, batch_size=5) == \
+        [lab["greedy_search"](s, lab["MAX_TARGET_WORDS"])[0] for s in ids]
+    assert nmt.beam_batch(lab["encode"], lab["decode_step"], ids, 3, *args, batch_size=5) == \
+        [lab["beam_search"](s, 3, lab["MAX_TARGET_WORDS"])[0] for s in ids]
+
+
+def test_validation_split_is_carved_from_training_sources_only(lab):
+    data = lab["data"]
+    validation = set(data.validation_df["source_key"])
+    assert validation and not validation & set(data.train_df["source_key"])
+    assert not validation & set(data.held_out_df["source_key"])

@@ -6,7 +6,7 @@ import pytest
 
 from notebook_cells import cells_by_id, load, tracked_notebooks
 
-ASSIGNMENTS = ["sentiment", "nmt"]
+ASSIGNMENTS = ["sentiment", "nmt", "nmt_luong"]
 
 
 @pytest.mark.parametrize("path", tracked_notebooks(), ids=lambda p: p.name)
@@ -62,3 +62,13 @@ def test_nmt_is_a_worked_lab_with_the_six_checks():
     assert points == {"encoder_output_and_state_shapes": 1, "attention_weights_sum_to_one": 2,
                       "decoder_logits_shape": 1, "greedy_equals_beam_width_one": 2,
                       "translate_returns_clean_text": 2, "bleu_above_floor": 4}
+
+
+def test_nmt_luong_is_a_worked_lab_with_its_checks():
+    nb = load("nmt_luong")
+    assert not [c for c in nb.cells if c.metadata["nbgrader"].get("solution")]
+    points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+              for c in nb.cells if c.metadata["nbgrader"].get("grade")}
+    assert points == {"encoder_output_and_state_shapes": 1, "luong_scores_match_their_formulas": 2,
+                      "luong_weights_sum_to_one_and_ignore_padding": 2, "decoder_logits_shape": 1,
+                      "greedy_equals_beam_width_one": 2, "bleu_above_floor": 4}
