@@ -550,7 +550,7 @@ def fit(train_step: Callable, eval_step: Callable, data: TranslationData, checkp
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         log.load()
-        best = min(log.epochs, key=lambda e: e["held_out_loss"])["epoch"] if log.epochs else 0
+        best = min(log.epochs, key=lambda e: e["validation_loss"])["epoch"] if log.epochs else 0
         out(f"Found checkpoint {manager.latest_checkpoint}: restored it and SKIPPED training "
             f"(delete {folder} to train again).")
         return Training(log, True, sum(e["seconds"] for e in log.epochs), best)
@@ -568,8 +568,8 @@ def fit(train_step: Callable, eval_step: Callable, data: TranslationData, checkp
         seconds = _now() - epoch_start
         validation_loss, validation_accuracy = teacher_forced_metrics(
             eval_step, data.batches(256, split="validation"))
-        record = log.add(epoch=epoch, train_loss=float(np.mean(losses)), held_out_loss=validation_loss,
-                         held_out_accuracy=validation_accuracy, seconds=seconds,
+        record = log.add(epoch=epoch, train_loss=float(np.mean(losses)), validation_loss=validation_loss,
+                         validation_accuracy=validation_accuracy, seconds=seconds,
                          ms_per_step=1000 * float(np.median(step_times)))
         improved = validation_loss < best_loss
         if improved:

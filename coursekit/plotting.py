@@ -91,8 +91,8 @@ def heatmap(matrix, x_labels: Sequence[str], y_labels: Sequence[str], *, ax=None
     return fig
 
 
-NMT_CURVES = (("train_loss", "training loss"), ("held_out_loss", "held-out loss"),
-              ("held_out_accuracy", "held-out token accuracy"))
+NMT_CURVES = (("train_loss", "training loss"), ("validation_loss", "validation loss"),
+              ("validation_accuracy", "validation token accuracy"))
 """The per-epoch metrics of the NMT labs' ``history`` records, with their axis titles."""
 
 
@@ -101,7 +101,7 @@ def training_curves(histories, metrics=NMT_CURVES, *, title: str | None = None,
     """Plot per-epoch metrics of one or several runs on shared axes.
 
     ``histories`` maps a run name to its history: a list of records such as
-    ``{"epoch": 1, "train_loss": 2.3, "held_out_loss": 2.9, ...}``. ``metrics``
+    ``{"epoch": 1, "train_loss": 2.3, "validation_loss": 2.9, ...}``. ``metrics``
     lists ``(key, axis title)`` pairs, one panel each, side by side with a shared
     epoch axis; every run is one line (the same colour in every panel), named in
     one legend under the panels. Records or values that are missing (or ``None``)

@@ -678,8 +678,10 @@ def section_curves(results: Sequence[RunResult]) -> str:
         fig = training_curves(histories, panel_width=PAGE_INCHES / 3, panel_height=3.1)
         body = (f"<figure>{figure_img(fig, 'training curves of the translation runs')}"
                 "<figcaption>Per epoch: the training loss (teacher forcing, masked cross-entropy), the "
-                "loss on the held-out split, and the share of held-out target tokens the model predicts "
-                "correctly under teacher forcing. One line per run, on shared axes.</figcaption></figure>")
+                "loss on the validation split (sentences set aside from the training sources; the BLEU "
+                "sentences are never used during training), and the share of validation target tokens the "
+                "model predicts correctly under teacher forcing. One line per run, on shared axes."
+                "</figcaption></figure>")
     return f'<section id="curves"><h2>Training curves</h2>{body}</section>'
 
 

@@ -22,7 +22,7 @@ EXAMPLES = ["你今晚會去派對嗎?", "我有一隻貓。", "这本书很有�
 TRANSLATIONS = {"你今晚會去派對嗎?": "are you going to the party tonight ?",
                 "我有一隻貓。": "i have a cat .",
                 "这本书很有意思。": "this book is very interesting ."}
-NMT_RUNS = {  # run: (attention, greedy BLEU, beam BLEU, final held-out loss)
+NMT_RUNS = {  # run: (attention, greedy BLEU, beam BLEU, final validation loss)
     "bahdanau": ("Bahdanau (additive)", 19.1, 21.3, 2.9),
     "luong-dot": ("Luong dot", 8.7, 9.4, 3.6),
     "luong-general": ("Luong general", 20.4, 21.0, 2.8),
@@ -39,8 +39,8 @@ def nmt_summary(run, attention, greedy, beam, final_loss, rng):
     history = []
     for epoch in range(1, 11):
         history.append({"epoch": epoch, "train_loss": float(5.5 * 0.82 ** epoch + 0.6),
-                        "held_out_loss": np.float32(final_loss + 2.5 * 0.7 ** epoch),
-                        "held_out_accuracy": np.float64(0.55 - 0.35 * 0.72 ** epoch - final_loss / 40),
+                        "validation_loss": np.float32(final_loss + 2.5 * 0.7 ** epoch),
+                        "validation_accuracy": np.float64(0.55 - 0.35 * 0.72 ** epoch - final_loss / 40),
                         "seconds": 48.0 + epoch % 3})
     examples = []
     for source in EXAMPLES:
@@ -145,7 +145,7 @@ def test_training_curves(runs):
     fig = plotting.training_curves(histories)
     try:
         assert len(fig.axes) == 3
-        assert [ax.get_title() for ax in fig.axes] == ["training loss", "held-out loss", "held-out token accuracy"]
+        assert [ax.get_title() for ax in fig.axes] == ["training loss", "validation loss", "validation token accuracy"]
         for ax in fig.axes:
             assert [line.get_label() for line in ax.get_lines()] == runs
             assert list(ax.get_lines()[0].get_xdata()) == list(range(1, 11))
@@ -399,7 +399,7 @@ def test_make_report_runs_every_lab_in_the_smoke_profile(tmp_path):
     nmt_runs = [report.load_summary(tmp_path / "runs" / r) for r in ("bahdanau", "luong-general")]
     for summary in nmt_runs:
         assert {"bleu_greedy", "bleu_beam", "train_seconds", "parameters"} <= set(summary["metrics"])
-        assert {"train_loss", "held_out_loss", "held_out_accuracy"} <= set(summary["history"][0])
+        assert {"train_loss", "validation_loss", "validation_accuracy"} <= set(summary["history"][0])
     assert len(report.load_summary(tmp_path / "runs" / "sentiment")["top_words"]) == 10
     # a second run restores the NMT checkpoints instead of training again
     code = report.main(["--profile", "smoke", "--only", "bahdanau", "--runs-dir", str(tmp_path / "runs"),
