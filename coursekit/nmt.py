@@ -254,8 +254,8 @@ def prepare(pairs: pd.DataFrame, seed: int, min_word_count: int = 1,
 #   encode(source_ids (1, src_len) int32) -> (state, memory)
 #   decode_step(word_ids (n,) int32, state, memory) -> (log_probs (n, vocab), state, weights (n, src_len))
 # `state` and `memory` are tensors or tuples of tensors whose first axis is the hypothesis
-# (n rows); `memory` (what the attention reads: keys, values) comes with one row and is
-# repeated for n hypotheses here.
+# (n rows); `memory` (what the attention reads: keys, values, source mask) comes with one row
+# per sentence and is repeated here for the hypotheses of that sentence.
 def _repeat(memory, n: int):
     import tensorflow as tf
     return tf.nest.map_structure(lambda t: tf.repeat(t, n, axis=0), memory)
@@ -382,11 +382,11 @@ def beam_batch(encode: Callable, decode_step: Callable, sources: Sequence[Sequen
         finished: list[list] = [[] for _ in idx]
         row_sentence = np.arange(len(idx))         # the sentence of each state row
         for _ in range(max_length):
-            previous = [words[-1] if words else start_id for j in row_sentence_order(live) for _, words in live[j]]
+            previous = [words[-1] if words else start_id for j in _live_sentences(live) for _, words in live[j]]
             log_probs, state, _ = decode_step(tf.constant(previous, tf.int32), state, _rows(memory, row_sentence))
             log_probs = log_probs.numpy()
             rows, sentences, first = [], [], 0
-            for j in row_sentence_order(live):
+            for j in _live_sentences(live):
                 n = len(live[j])
                 scores = np.array([score for score, _ in live[j]])[:, None] + log_probs[first : first + n]
                 survivors = []
@@ -409,7 +409,7 @@ def beam_batch(encode: Callable, decode_step: Callable, sources: Sequence[Sequen
     return results
 
 
-def row_sentence_order(live: list[list]) -> list[int]:
+def _live_sentences(live: list[list]) -> list[int]:
     """The sentences that still have live hypotheses, in row order."""
     return [j for j, hyps in enumerate(live) if hyps]
 

@@ -195,3 +195,12 @@ def test_validation_split_is_carved_from_training_sources_only(lab):
     validation = set(data.validation_df["source_key"])
     assert validation and not validation & set(data.train_df["source_key"])
     assert not validation & set(data.held_out_df["source_key"])
+
+
+def test_bench_before_settings_name_only_settings_the_profiles_know():
+    """`make bench` replays the old settings through COURSE_SETTINGS, which refuses unknown names."""
+    from coursekit import bench_quality
+
+    assert set(bench_quality.NMT_BEFORE) <= set(profiles.SETTINGS["nmt"]["cpu"])
+    for lab, before in bench_quality.BEFORE.items():
+        assert set(before) <= set(profiles.SETTINGS[lab]["cpu"]), lab
