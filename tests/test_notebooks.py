@@ -54,21 +54,20 @@ def test_sentiment_student_region_is_the_body_of_luong_attention_only():
     assert sum(c.metadata["nbgrader"].get("points", 0) for c in nb.cells) == 20
 
 
-def test_nmt_is_a_worked_lab_with_the_six_checks():
-    nb = load("nmt")
+WORKED_LAB_CHECKS = {
+    "nmt": {"encoder_output_and_state_shapes": 1, "attention_weights_sum_to_one": 2,
+            "decoder_logits_shape": 1, "greedy_equals_beam_width_one": 2,
+            "translate_returns_clean_text": 2, "bleu_above_floor": 4},
+    "nmt_luong": {"encoder_output_and_state_shapes": 1, "luong_scores_match_their_formulas": 2,
+                  "luong_weights_sum_to_one_and_ignore_padding": 2, "decoder_logits_shape": 1,
+                  "greedy_equals_beam_width_one": 2, "bleu_above_floor": 4},
+}
+
+
+@pytest.mark.parametrize("assignment", sorted(WORKED_LAB_CHECKS))
+def test_nmt_labs_are_worked_labs_with_their_checks(assignment):
+    nb = load(assignment)
     assert not [c for c in nb.cells if c.metadata["nbgrader"].get("solution")]
     points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
               for c in nb.cells if c.metadata["nbgrader"].get("grade")}
-    assert points == {"encoder_output_and_state_shapes": 1, "attention_weights_sum_to_one": 2,
-                      "decoder_logits_shape": 1, "greedy_equals_beam_width_one": 2,
-                      "translate_returns_clean_text": 2, "bleu_above_floor": 4}
-
-
-def test_nmt_luong_is_a_worked_lab_with_its_checks():
-    nb = load("nmt_luong")
-    assert not [c for c in nb.cells if c.metadata["nbgrader"].get("solution")]
-    points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
-              for c in nb.cells if c.metadata["nbgrader"].get("grade")}
-    assert points == {"encoder_output_and_state_shapes": 1, "luong_scores_match_their_formulas": 2,
-                      "luong_weights_sum_to_one_and_ignore_padding": 2, "decoder_logits_shape": 1,
-                      "greedy_equals_beam_width_one": 2, "bleu_above_floor": 4}
+    assert points == WORKED_LAB_CHECKS[assignment]
