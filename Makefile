@@ -43,10 +43,10 @@ $(STAMP): environment.yml pyproject.toml
 	touch $@
 
 release: $(STAMP) ## generate labs/ and the demo class from solutions/ (nbgrader)
-	$(PY) -m coursekit.grading release
+	$(PY) -m grader release
 
 grade: $(STAMP) ## autograde autograder/submitted/ (the demo class if empty): CSV, feedback, table
-	$(PY) -m coursekit.grading grade --profile $(PROFILE) $(if $(DEMO),--demo $(DEMO)) \
+	$(PY) -m grader grade --profile $(PROFILE) $(if $(DEMO),--demo $(DEMO)) \
 	  $(if $(JOBS),--jobs $(JOBS)) $(if $(JOBS_PER_GPU),--jobs-per-gpu $(JOBS_PER_GPU)) \
 	  $(if $(STUDENT),--student $(STUDENT)) $(if $(FORCE),--force) \
 	  $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(MEMORY),--memory $(MEMORY))
@@ -71,14 +71,14 @@ test: $(STAMP) ## run the test suite (includes real cpu-profile grading runs, ~1
 	$(PY) -m pytest
 
 bench: $(STAMP) ## speed: NMT step vs the classic code, then time to quality before/after (~40 min)
-	$(PY) -m coursekit.bench
-	$(PY) -m coursekit.bench_quality $(if $(LAB),--lab $(LAB))
+	$(PY) -m tools.bench.step
+	$(PY) -m tools.bench.quality $(if $(LAB),--lab $(LAB))
 
 bench-grade: $(STAMP) ## grading throughput: 1 worker vs 2, smoke and cpu profile, side by side (~10 min)
-	$(PY) -m coursekit.bench_grade
+	$(PY) -m tools.bench.grading
 
 report: $(STAMP) ## run every lab (Bahdanau, 3 Luong scores, sentiment) into report/index.html
-	$(PY) -m coursekit.report --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) \
+	$(PY) -m tools.report --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) \
 	  $(if $(CELL),--cell $(CELL)) $(if $(NO_RUN),--no-run)
 
 clean: ## delete grading results (autograded/, feedback/, gradebook, grades.csv) and report/

@@ -26,21 +26,24 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # Students may add cells of their own; grading still restores every locked cell.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
-# --- Autograding: answer-only, sandboxed, scored by assertions (coursekit/autograde.py) ---------
+# --- Autograding: answer-only, sandboxed, verdicts outside the kernel (autograder/grader/) -------
 # Whoever runs `nbgrader autograde` (make grade, or formgrader's button) gets the same pipeline:
-# the submission is rebuilt from the released lab with only its answer cells, the kernel runs in
-# the sandbox when the grading harness turns it on, and a check earns its points exactly when
-# its code raises nothing (warnings are shown, not punished). Time limits and the sandbox are
-# set per run by `make grade` (coursekit/grading.py) from the profile.
+# the submission is rebuilt from the released lab with only its answer cells; every check's
+# inputs are drawn afresh; the kernel runs in the sandbox, with the held-out truth withheld, and
+# its check cells only hand evidence out; the verdicts are computed here, outside the kernel. Time limits and the sandbox are
+# set per run by `make grade` (autograder/grader/unit.py) from the profile.
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput,
     OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
-from coursekit.autograde import GradeExecute, RebuildFromRelease, ScoreByAssertions  # noqa: E402
+from grader.execute import GradeExecute  # noqa: E402
+from grader.rebuild import RebuildFromRelease  # noqa: E402
+from grader.requests import DrawRequests  # noqa: E402
+from grader.verdicts import ComputeVerdicts  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [RebuildFromRelease, ClearOutput, DeduplicateIds,
                                       OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
-c.Autograde.autograde_preprocessors = [GradeExecute, ScoreByAssertions, IgnorePattern,
+c.Autograde.autograde_preprocessors = [DrawRequests, GradeExecute, ComputeVerdicts, IgnorePattern,
                                        ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
                                        AssignLatePenalties, CheckCellMetadata]
 

@@ -3,11 +3,21 @@
 Every file under ``data/`` is listed in ``data/SHA256SUMS``. A loader verifies
 the file before reading it, so a truncated download or a Git LFS pointer shows
 up as a clear error that names the file, not as a mysterious parsing failure.
+
+**While a notebook is graded**, its kernel reads another copy of the data
+(``COURSE_DATA_DIR``, made by the grader) in which the held-out truth is
+withheld: the IMDB test labels and the English references of the translation
+labs' held-out sentences. That folder's ``WITHHELD.json`` says what is missing;
+the loaders then return ``None`` in its place (:attr:`TextSplit.labels`, the
+``english`` column), and the notebooks' display cells say "withheld while
+grading". The grader scores predictions and translations against the truth itself.
 """
 from __future__ import annotations
 
 import gzip
 import hashlib
+import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +29,10 @@ from . import ROOT
 
 DATA_DIR = ROOT / "data"
 SUMS_FILE = DATA_DIR / "SHA256SUMS"
+DATA_ENV = "COURSE_DATA_DIR"
+"""Environment variable naming another data folder (the grader's copy with the truth withheld)."""
+WITHHELD_FILE = "WITHHELD.json"
+WITHHELD_NOTE = "withheld while grading"
 
 IMDB_FILE = "imdb_reviews.csv.gz"
 TATOEBA_FILE = "cmn.txt.gz"
@@ -31,6 +45,19 @@ SPLIT_SEED = 1234
 
 class DataError(RuntimeError):
     """A shipped data file is missing or does not match its checksum."""
+
+
+def data_dir(folder: str | Path | None = None) -> Path:
+    """``folder``, else ``$COURSE_DATA_DIR``, else the bundle's ``data/``."""
+    if folder is not None:
+        return Path(folder)
+    return Path(os.environ[DATA_ENV]) if os.environ.get(DATA_ENV) else DATA_DIR
+
+
+def withheld(folder: str | Path | None = None) -> dict[str, str]:
+    """``{file name: what is withheld from it}`` of a data folder (empty for the bundle's own)."""
+    path = data_dir(folder) / WITHHELD_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 def expected_checksums(sums_file: Path = SUMS_FILE) -> dict[str, str]:
@@ -51,18 +78,18 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def verified_path(name: str, data_dir: Path = DATA_DIR) -> Path:
+def verified_path(name: str, folder: str | Path | None = None) -> Path:
     """Return the path of a shipped data file after checking its SHA-256.
 
     Raises :class:`DataError` naming the file and the fix when the file is
     missing or its content differs from ``SHA256SUMS``.
     """
-    data_dir = Path(data_dir)
-    sums = expected_checksums(data_dir / "SHA256SUMS")
+    folder = data_dir(folder)
+    sums = expected_checksums(folder / "SHA256SUMS")
     if name not in sums:
-        raise DataError(f"{name} is not listed in {data_dir / 'SHA256SUMS'}; "
+        raise DataError(f"{name} is not listed in {folder / 'SHA256SUMS'}; "
                         f"known files: {', '.join(sorted(sums))}.")
-    path = data_dir / name
+    path = folder / name
     fix = (f"Restore it from the course repository (for example "
            f"`git checkout -- data/{name}`, or download the bundle again); "
            f"`sha256sum -c SHA256SUMS` inside data/ checks every file.")
@@ -83,18 +110,22 @@ def _cached_sha256(path: str, size: int, mtime_ns: int) -> str:
 
 @dataclass(frozen=True)
 class TextSplit:
-    """Review texts and 0/1 labels (1 = positive) of one split."""
+    """Review texts and 0/1 labels (1 = positive) of one split; ``labels`` is None while grading
+    (the test split's labels stay with the grader)."""
     texts: list[str]
-    labels: np.ndarray
+    labels: np.ndarray | None
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def head(self, n: int | None) -> "TextSplit":
-        return self if n is None else TextSplit(self.texts[:n], self.labels[:n])
+        if n is None:
+            return self
+        return TextSplit(self.texts[:n], None if self.labels is None else self.labels[:n])
 
 
-def load_imdb(validation_size: int = 2_500, seed: int = SPLIT_SEED) -> dict[str, TextSplit]:
+def load_imdb(validation_size: int = 2_500, seed: int = SPLIT_SEED,
+              data_dir: str | Path | None = None) -> dict[str, TextSplit]:
     """The IMDB reviews as ``{"train", "validation", "test"}`` splits.
 
     We keep aclImdb's own train/test split: the 25,000 test reviews are about
@@ -103,34 +134,40 @@ def load_imdb(validation_size: int = 2_500, seed: int = SPLIT_SEED) -> dict[str,
     seed (the CSV is sorted by label), and the last ``validation_size`` reviews
     of the shuffled training part are held out for validation.
     """
-    df = pd.read_csv(verified_path(IMDB_FILE), compression="gzip")
+    df = pd.read_csv(verified_path(IMDB_FILE, data_dir), compression="gzip", keep_default_na=False)
     labels = (df["sentiment"] == "positive").to_numpy(dtype="int32")
     texts = df["review"].tolist()
-    if len(df) != 2 * IMDB_TRAIN_ROWS or labels.sum() != IMDB_TRAIN_ROWS:
+    test_withheld = IMDB_FILE in withheld(data_dir)
+    known = labels[:IMDB_TRAIN_ROWS] if test_withheld else labels
+    if len(df) != 2 * IMDB_TRAIN_ROWS or known.sum() != len(known) // 2:
         raise DataError(f"{IMDB_FILE} does not have the expected 50,000 balanced rows.")
 
     rng = np.random.default_rng(seed)
     train_order = rng.permutation(IMDB_TRAIN_ROWS)
     test_order = IMDB_TRAIN_ROWS + rng.permutation(IMDB_TRAIN_ROWS)
 
-    def take(rows) -> TextSplit:
-        return TextSplit([texts[i] for i in rows], labels[rows])
+    def take(rows, known=True) -> TextSplit:
+        return TextSplit([texts[i] for i in rows], labels[rows] if known else None)
 
     cut = IMDB_TRAIN_ROWS - validation_size
     return {"train": take(train_order[:cut]),
             "validation": take(train_order[cut:]),
-            "test": take(test_order)}
+            "test": take(test_order, known=not test_withheld)}
 
 
-def load_tatoeba() -> pd.DataFrame:
+def load_tatoeba(data_dir: str | Path | None = None) -> pd.DataFrame:
     """The Tatoeba English-Mandarin pairs as a DataFrame.
 
     Columns: ``english``, ``chinese`` and ``attribution`` (the CC-BY credit of
-    both sentences), in file order.
+    both sentences), in file order. While grading, ``english`` is None for the
+    held-out sentences (their references stay with the grader).
     """
-    with gzip.open(verified_path(TATOEBA_FILE), "rt", encoding="utf-8") as f:
+    with gzip.open(verified_path(TATOEBA_FILE, data_dir), "rt", encoding="utf-8") as f:
         rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]
     bad = [i + 1 for i, r in enumerate(rows) if len(r) != 3]
     if bad:
         raise DataError(f"{TATOEBA_FILE}: lines {bad[:5]} do not have 3 tab-separated fields.")
-    return pd.DataFrame(rows, columns=["english", "chinese", "attribution"])
+    pairs = pd.DataFrame(rows, columns=["english", "chinese", "attribution"])
+    if TATOEBA_FILE in withheld(data_dir):
+        pairs["english"] = pairs["english"].where(pairs["english"] != "", None)
+    return pairs

@@ -13,7 +13,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from coursekit import autograde, feedback, grading, integrity
+from coursekit import integrity
+from grader import cells, feedback, rebuild, verdicts
+from grader.discover import discover, read_notebook
 from notebook_cells import load, released_with_reference_answer
 
 
@@ -24,38 +26,38 @@ def released():
 
 def test_rebuild_takes_only_the_answer_and_lists_every_other_change(released):
     submitted = released_with_reference_answer("sentiment")
-    answer = autograde.rebuild(submitted, released)[0]
-    checks = [c for c in submitted.cells if autograde.is_check(c)]
+    answer = rebuild.rebuild(submitted, released)[0]
+    checks = [c for c in submitted.cells if cells.is_check(c)]
     checks[0].source = "pass  # all good"
     submitted.cells.remove(checks[1])
     submitted.cells.insert(0, nbformat.v4.new_code_cell("print('mine')"))
     submitted.cells[5], submitted.cells[6] = submitted.cells[6], submitted.cells[5]
-    rebuilt, warnings, missing = autograde.rebuild(submitted, released)
+    rebuilt, warnings, missing = rebuild.rebuild(submitted, released)
     assert missing == []
     assert [c.source for c in rebuilt.cells] == [c.source for c in answer.cells]
     text = " | ".join(warnings)
-    assert f"`{autograde.grade_id(checks[0])}` was edited" in text
-    assert f"`{autograde.grade_id(checks[1])}` was deleted" in text
+    assert f"`{cells.grade_id(checks[0])}` was edited" in text
+    assert f"`{cells.grade_id(checks[1])}` was deleted" in text
     assert "1 cell(s) added" in text and "re-ordered" in text
 
 
 def test_rebuild_reports_a_missing_answer_and_a_retyped_one(released):
     submitted = copy.deepcopy(released)
-    (answer,) = [c for c in submitted.cells if autograde.is_answer(c)]
+    (answer,) = [c for c in submitted.cells if cells.is_answer(c)]
     answer.cell_type = "markdown"
-    _, warnings, missing = autograde.rebuild(submitted, released)
+    _, warnings, missing = rebuild.rebuild(submitted, released)
     assert missing == [] and any("changed to a markdown cell" in w for w in warnings)
     submitted.cells.remove(answer)
-    assert autograde.rebuild(submitted, released)[2] == ["luong_attention"]
+    assert rebuild.rebuild(submitted, released)[2] == ["luong_attention"]
 
 
 def test_integrity_cells_guard_what_the_checks_use_and_follow_every_check(released):
     nb = copy.deepcopy(released)
-    autograde.add_integrity_cells(nb, "n0nce")
+    rebuild.add_integrity_cells(nb, "n0nce")
     roles = [c.metadata.get("coursekit", {}).get("point") for c in nb.cells]
-    first_answer = next(i for i, c in enumerate(nb.cells) if autograde.is_answer(c))
+    first_answer = next(i for i, c in enumerate(nb.cells) if cells.is_answer(c))
     assert roles[first_answer - 1] == "snapshot" and roles[-1] == "end"
-    checks = [autograde.grade_id(c) for c in nb.cells if autograde.is_check(c)]
+    checks = [cells.grade_id(c) for c in nb.cells if cells.is_check(c)]
     assert [r for r in roles if r not in (None, "snapshot", "end")] == checks
     snapshot = nb.cells[first_answer - 1].source
     for name in ("np.mean", "encode_texts", "call_attention", "np.allclose"):
@@ -64,9 +66,9 @@ def test_integrity_cells_guard_what_the_checks_use_and_follow_every_check(releas
 
 
 def test_names_used_and_bound():
-    used = autograde.names_used("x = np.testing.assert_allclose(len(a), b.c)\n")
+    used = rebuild.names_used("x = np.testing.assert_allclose(len(a), b.c)\n")
     assert {"np", "np.testing", "np.testing.assert_allclose", "len", "a", "b", "b.c"} <= used
-    assert autograde.names_bound("import numpy as np\nfrom a import b\ndef f(): pass\nx, y = 1, 2") >= {
+    assert rebuild.names_bound("import numpy as np\nfrom a import b\ndef f(): pass\nx, y = 1, 2") >= {
         "np", "b", "f", "x", "y"}
 
 
@@ -108,9 +110,9 @@ def test_integrity_spots_trace_and_import_hooks(capsys):
 
 def test_scores_follow_assertions_not_stderr_and_unrun_or_tampered_checks_get_an_error(released):
     nb = copy.deepcopy(released)
-    autograde.add_integrity_cells(nb, "n")
+    rebuild.add_integrity_cells(nb, "n")
     nb.metadata["coursekit"] = {"nonce": "n", "warnings": []}
-    checks = [c for c in nb.cells if autograde.is_check(c)]
+    checks = [c for c in nb.cells if cells.is_check(c)]
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.metadata.setdefault("coursekit", {})["ran"] = "yes"
@@ -125,7 +127,7 @@ def test_scores_follow_assertions_not_stderr_and_unrun_or_tampered_checks_get_an
     checks[1].outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "0"},
                                                 execution_count=1)]
     del checks[3].metadata["coursekit"]["ran"]
-    nb, _ = autograde.ScoreByAssertions().preprocess(nb, {})
+    nb, _ = verdicts.ScoreByAssertions().preprocess(nb, {})
     result = {c["grade_id"]: c["passed"] for c in nb.metadata.coursekit["checks"]}
     assert list(result.values())[:4] == [True, True, False, False]
     assert nb.metadata.coursekit["flagged"] == ["replaced numpy.mean"]
@@ -137,7 +139,7 @@ def test_feedback_hides_hidden_test_code_even_when_a_submission_prints_it(releas
     solution = load("sentiment")
     hidden = next(c for c in solution.cells if "BEGIN HIDDEN TESTS" in c.source)
     nb = copy.deepcopy(solution)
-    leak = next(c for c in nb.cells if autograde.grade_id(c) == "luong_output_shapes_and_dtypes")
+    leak = next(c for c in nb.cells if cells.grade_id(c) == "luong_output_shapes_and_dtypes")
     leak.outputs = [nbformat.v4.new_output("stream", name="stdout", text=hidden.source)]
     page = feedback.render(nb, student="s", assignment="sentiment", score=1, max_score=20, status="ok")
     body = hidden.source.split("### BEGIN HIDDEN TESTS", 1)[1]
@@ -152,7 +154,7 @@ def test_unreadable_notebooks_get_a_readable_reason(tmp_path):
         path = tmp_path / name
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
         with pytest.raises(ValueError, match="invalid notebook"):
-            grading.read_notebook(path)
+            read_notebook(path)
 
 
 def test_every_student_folder_is_accounted_for(tmp_path):
@@ -167,7 +169,7 @@ def test_every_student_folder_is_accounted_for(tmp_path):
     put("two/sentiment/b.ipynb")
     put("none/sentiment/notes.txt")
     put("lost/homework.ipynb")
-    found = {s.student: s for s in grading.discover(tmp_path, ["sentiment"], ["sentiment", "nmt"])}
+    found = {s.student: s for s in discover(tmp_path, ["sentiment"], ["sentiment", "nmt"])}
     assert set(found) == {"ok", "renamed", "two", "none", "lost"}
     assert found["ok"].path.name == "sentiment.ipynb" and "scratch.ipynb" in found["ok"].warnings[0]
     assert found["renamed"].path.name == "Sentiment (1).ipynb" and found["renamed"].warnings

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import nbformat
 
-from coursekit import ROOT, grading
+from grader.course import ROOT, assignments
+from grader.grade import grade
 from notebook_cells import load, released_with_reference_answer
 
 COURSE_ID = "seq2seq-attention"
@@ -98,7 +99,7 @@ def test_publish_fetch_submit_collect_grade_return(tmp_path):
     course = Course(tmp_path)
     course.make("publish")
     outbound = course.exchange / COURSE_ID / "outbound"
-    assert sorted(p.name for p in outbound.iterdir()) == sorted(grading.assignments())
+    assert sorted(p.name for p in outbound.iterdir()) == sorted(assignments())
 
     alice = Student(tmp_path, "alice", course.exchange)  # completes the TODO
     bob = Student(tmp_path, "bob", course.exchange)      # hands the lab in untouched
@@ -117,7 +118,7 @@ def test_publish_fetch_submit_collect_grade_return(tmp_path):
     assert (nbformat.read(submitted / "alice" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4).cells
             == nbformat.read(alice.notebook, as_version=4).cells)
 
-    results = grading.grade(course.workdir, profile="smoke", use_demo=False, only=[ASSIGNMENT])
+    results = grade(course.workdir, profile="smoke", use_demo=False, only=[ASSIGNMENT])
     scores = {r.student: r.score for r in results if r.assignment == ASSIGNMENT}
     assert scores == {"alice": smoke_score("passes-all"), "bob": 0}, results
     assert smoke_score("untouched") == 0

@@ -13,7 +13,10 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from coursekit import ROOT, grading, profiles
+from coursekit import profiles
+from grader import table
+from grader.course import ROOT, assignments
+from grader.grade import grade
 
 TODO_CHECKS = {"luong_output_shapes_and_dtypes", "luong_weights_sum_to_one",
                "luong_padding_gets_zero_weight", "luong_matches_general_score",
@@ -22,7 +25,7 @@ TODO_CHECKS = {"luong_output_shapes_and_dtypes", "luong_weights_sum_to_one",
 
 def graded(tmp_path_factory, profile, demo_class="honest", jobs=1, memory=None, only=None):
     workdir = tmp_path_factory.mktemp(f"grade-{demo_class}-{profile}")
-    results = grading.grade(workdir, profile=profile, use_demo=True, demo_class=demo_class, jobs=jobs,
+    results = grade(workdir, profile=profile, use_demo=True, demo_class=demo_class, jobs=jobs,
                             memory=memory, only=only)
     return workdir, {(r.student, r.assignment): r for r in results}
 
@@ -68,13 +71,13 @@ def cpu(tmp_path_factory):
 def test_demo_class_gets_exactly_its_expected_scores_and_statuses(request, profile, demo_class):
     fixture = {"honest": profile, "hostile": "hostile"}[demo_class]
     workdir, results = request.getfixturevalue(fixture)
-    expected = grading.read_expected(profile, demo_class)
+    expected = table.read_expected(profile, demo_class)
     if profile == "cpu":
         expected = {key: want for key, want in expected.items() if key[1] in CPU_ASSIGNMENTS}
     assert set(expected) == set(results), "every student folder gets exactly one row"
     got = {key: (r.score, r.status) for key, r in results.items()}
     wrong = {key: (got[key], want) for key, want in expected.items()
-             if not grading.matches(results[key], want)}
+             if not table.matches(results[key], want)}
     assert not wrong, wrong
     rows = list(csv.DictReader(open(workdir / "grades.csv", newline="", encoding="utf-8")))
     assert {(r["student_id"], r["assignment"]) for r in rows} == set(expected)
@@ -85,7 +88,7 @@ def test_demo_class_gets_exactly_its_expected_scores_and_statuses(request, profi
 def hidden_test_lines():
     """Lines of the hidden tests' code, as they stand in solutions/ (long enough to be specific)."""
     lines = []
-    for assignment in grading.assignments():
+    for assignment in assignments():
         nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
         for cell in nb.cells:
             if "### BEGIN HIDDEN TESTS" in cell.source:

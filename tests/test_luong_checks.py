@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from coursekit.grading import solution_cell, student_version
+from grader.demo import solution_cell, student_version
 from notebook_cells import cells_by_id, load
 
 NB = load("sentiment")

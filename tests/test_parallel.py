@@ -13,32 +13,34 @@ import time
 
 import pytest
 
-from coursekit import demo, grading, parallel
+from grader import workers
+from grader.course import DEMO
+from grader.grade import grade
 
 
 def test_one_worker_per_gpu_each_seeing_only_its_gpu():
-    envs = parallel.worker_envs(None, ["0", "1", "2", "3"])
+    envs = workers.worker_envs(None, ["0", "1", "2", "3"])
     assert [e["CUDA_VISIBLE_DEVICES"] for e in envs] == ["0", "1", "2", "3"]
-    envs = parallel.worker_envs(None, ["0", "1"], per_gpu=3)
+    envs = workers.worker_envs(None, ["0", "1"], per_gpu=3)
     assert [e["CUDA_VISIBLE_DEVICES"] for e in envs] == ["0", "0", "0", "1", "1", "1"]
-    assert len(parallel.worker_envs(2, ["0", "1", "2", "3"])) == 2
+    assert len(workers.worker_envs(2, ["0", "1", "2", "3"])) == 2
 
 
 def test_without_gpus_the_cores_are_split_between_workers():
-    envs = parallel.worker_envs(None, [], cores=2, memory=24 * 2**30)
+    envs = workers.worker_envs(None, [], cores=2, memory=24 * 2**30)
     assert [e["TF_NUM_INTRAOP_THREADS"] for e in envs] == ["1", "1"]
-    envs = parallel.worker_envs(4, [], cores=16)
+    envs = workers.worker_envs(4, [], cores=16)
     assert len(envs) == 4 and all(e["TF_NUM_INTRAOP_THREADS"] == "4" for e in envs)
-    assert len(parallel.worker_envs(None, [], cores=16, memory=64 * 2**30)) == 16
-    assert len(parallel.worker_envs(None, [], cores=16, memory=8 * 2**30)) == 2, "memory bounds the workers"
-    assert parallel.worker_envs(None, [], cores=8, memory=2**30) == [{"CUDA_VISIBLE_DEVICES": ""}]
-    assert parallel.worker_envs(1, [], cores=8) == [{"CUDA_VISIBLE_DEVICES": ""}]
+    assert len(workers.worker_envs(None, [], cores=16, memory=64 * 2**30)) == 16
+    assert len(workers.worker_envs(None, [], cores=16, memory=8 * 2**30)) == 2, "memory bounds the workers"
+    assert workers.worker_envs(None, [], cores=8, memory=2**30) == [{"CUDA_VISIBLE_DEVICES": ""}]
+    assert workers.worker_envs(1, [], cores=8) == [{"CUDA_VISIBLE_DEVICES": ""}]
 
 
 def test_visible_gpus_follow_cuda_visible_devices():
-    assert parallel.visible_gpus({"CUDA_VISIBLE_DEVICES": "2,3"}) == ["2", "3"]
-    assert parallel.visible_gpus({"CUDA_VISIBLE_DEVICES": ""}) == []
-    assert parallel.visible_gpus({"CUDA_VISIBLE_DEVICES": "-1"}) == []
+    assert workers.visible_gpus({"CUDA_VISIBLE_DEVICES": "2,3"}) == ["2", "3"]
+    assert workers.visible_gpus({"CUDA_VISIBLE_DEVICES": ""}) == []
+    assert workers.visible_gpus({"CUDA_VISIBLE_DEVICES": "-1"}) == []
 
 
 def scores(results):
@@ -52,27 +54,27 @@ def sequential(smoke_honest):
 
 def test_dask_cluster_grades_the_demo_class_exactly_like_one_worker(tmp_path, sequential):
     _, reference = sequential
-    results = grading.grade(tmp_path, profile="smoke", use_demo=True, scheduler="local", jobs=2)
+    results = grade(tmp_path, profile="smoke", use_demo=True, scheduler="local", jobs=2)
     assert scores(results) == scores(reference)
 
 
 def test_a_second_run_grades_nothing_and_reuses_every_score(sequential):
     workdir, reference = sequential
-    again = grading.grade(workdir, profile="smoke", use_demo=True, jobs=2)
+    again = grade(workdir, profile="smoke", use_demo=True, jobs=2)
     assert all(r.reused for r in again)
     assert scores(again) == scores(reference)
-    one = grading.grade(workdir, profile="smoke", use_demo=True, students=["crashes"])
+    one = grade(workdir, profile="smoke", use_demo=True, students=["crashes"])
     assert [r.student for r in one if not r.reused] == ["crashes"]
     assert scores(one) == scores(reference)
 
 
 def test_killing_one_worker_loses_only_its_submission(tmp_path):
     submitted = tmp_path / "submitted"
-    source = demo.DEMO / "honest" / "passes-all" / "sentiment"
+    source = DEMO / "honest" / "passes-all" / "sentiment"
     for student in ("anna", "victim", "zoe"):
         shutil.copytree(source, submitted / student / "sentiment")
     outcome = {}
-    runner = threading.Thread(target=lambda: outcome.setdefault("results", grading.grade(
+    runner = threading.Thread(target=lambda: outcome.setdefault("results", grade(
         tmp_path, profile="smoke", only=["sentiment"], jobs=2)))
     runner.start()
     killed, deadline = False, time.monotonic() + 300
@@ -89,7 +91,7 @@ def test_killing_one_worker_loses_only_its_submission(tmp_path):
     results = {r.student: r for r in outcome["results"]}
     assert results["victim"].status.startswith("grader error: nbgrader was killed by signal 9")
     assert results["anna"].score == results["zoe"].score == 14
-    again = {r.student: r for r in grading.grade(tmp_path, profile="smoke", only=["sentiment"], jobs=2)}
+    again = {r.student: r for r in grade(tmp_path, profile="smoke", only=["sentiment"], jobs=2)}
     assert not again["victim"].reused and again["victim"].score == 14, "a grader error is graded again"
     assert again["anna"].reused and again["zoe"].reused
     from nbgrader.api import Gradebook

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from coursekit import ROOT, grading
+from grader.course import ROOT, assignments
+from grader.release import release
 
 
 def without_cell_ids(path):
@@ -17,11 +18,11 @@ def without_cell_ids(path):
 @pytest.fixture(scope="module")
 def fresh_release(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("release")
-    grading.release(release_dir=tmp / "labs", demo_dir=tmp / "demo", db=tmp / "gradebook.db")
+    release(release_dir=tmp / "labs", demo_dir=tmp / "demo", db=tmp / "gradebook.db")
     return tmp
 
 
-@pytest.mark.parametrize("assignment", grading.assignments())
+@pytest.mark.parametrize("assignment", assignments())
 def test_committed_lab_equals_a_fresh_release(fresh_release, assignment):
     name = f"{assignment}/{assignment}.ipynb"
     assert without_cell_ids(ROOT / "labs" / name) == without_cell_ids(fresh_release / "labs" / name), (
@@ -57,7 +58,7 @@ def test_every_demo_student_has_an_expected_score_and_status():
 
 
 def test_released_lab_has_no_solution_and_no_hidden_test():
-    for assignment in grading.assignments():
+    for assignment in assignments():
         text = (ROOT / "labs" / assignment / f"{assignment}.ipynb").read_text(encoding="utf-8")
         assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
         assert "raise NotImplementedError()" in text or assignment != "sentiment"

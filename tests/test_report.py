@@ -1,4 +1,4 @@
-"""`make report` (coursekit/report.py) and plotting.training_curves, on fake summaries: no training."""
+"""`make report` (tools/report) and plotting.training_curves, on fake summaries: no training."""
 import json
 import os
 import re
@@ -16,7 +16,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from coursekit import plotting, profiles, report  # noqa: E402
+from coursekit import plotting, profiles  # noqa: E402
+import tools.report as report  # noqa: E402
 
 EXAMPLES = ["你今晚會去派對嗎?", "我有一隻貓。", "这本书很有意思。"]
 TRANSLATIONS = {"你今晚會去派對嗎?": "are you going to the party tonight ?",
@@ -362,7 +363,7 @@ def test_execute_notebook_for_real(tmp_path):
 
     nb = new_notebook(cells=[
         new_code_cell("assert 1 == 2, 'a graded check that fails'"),
-        new_code_cell("import os\nfrom coursekit.report import save_summary\n"
+        new_code_cell("import os\nfrom coursekit.summary import save_summary\n"
                       "save_summary({'lab': 'nmt', 'cwd': os.getcwd(), 'score': os.environ['LUONG_SCORE'],\n"
                       "              'backend': os.environ['MPLBACKEND']})")],
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})

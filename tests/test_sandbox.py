@@ -1,4 +1,4 @@
-"""The bubblewrap sandbox around student kernels (coursekit.sandbox).
+"""The bubblewrap sandbox around student kernels (grader.sandbox).
 
 The kernel tests start real sandboxed kernels (about half a second each); they
 are skipped only when bwrap is not installed (CI installs bubblewrap). The
@@ -24,15 +24,17 @@ from jupyter_core.paths import jupyter_runtime_dir
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from coursekit import ROOT, sandbox
-from coursekit.sandbox import SandboxedKernelManager
+import grader.sandbox as sandbox
+from grader.course import ROOT
+from grader.sandbox import bwrap, cgroups
+from grader.sandbox.kernel import SandboxedKernelManager
 
-needs_bwrap = pytest.mark.skipif(sandbox.bwrap_path() is None,
+needs_bwrap = pytest.mark.skipif(bwrap.bwrap_path() is None,
                                  reason="bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
 needs_memory_cgroup = pytest.mark.skipif(
-    not sandbox.memory_cap_support()[0],
+    not cgroups.memory_cap_support()[0],
     reason="no writable cgroup memory controller here (needs Linux, root or a delegated cgroup v2 "
-           "subtree): " + sandbox.memory_cap_support()[1])
+           "subtree): " + cgroups.memory_cap_support()[1])
 
 SECRET = "MY_SECRET_TOKEN"
 
@@ -94,7 +96,7 @@ def extra(tmp_path_factory):
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory, extra):
     """One sandboxed kernel, started with a secret and a kept variable in the grader's environment."""
-    if sandbox.bwrap_path() is None:
+    if bwrap.bwrap_path() is None:
         pytest.skip("bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
     cwd = tmp_path_factory.mktemp("student")
     with pytest.MonkeyPatch.context() as mp:
@@ -153,15 +155,15 @@ def test_gpu_device_paths_lists_every_nvidia_node(tmp_path):
     (tmp_path / "nvidia-caps").mkdir()
     (tmp_path / "nvidia-caps" / "nvidia-cap1").touch()
     (tmp_path / "nvidia-caps" / "nvidia-cap2").touch()
-    got = sandbox.gpu_device_paths(str(tmp_path))
+    got = bwrap.gpu_device_paths(str(tmp_path))
     assert got == sorted(str(tmp_path / n) for n in [
         "nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset",
         "nvidia-caps/nvidia-cap1", "nvidia-caps/nvidia-cap2"])
-    assert sandbox.gpu_device_paths(str(tmp_path / "nvidia-caps" / "none")) == []
+    assert bwrap.gpu_device_paths(str(tmp_path / "nvidia-caps" / "none")) == []
 
 
 def test_bwrap_argv_isolates_and_passes_gpus_through():
-    argv = sandbox.bwrap_argv(
+    argv = bwrap.bwrap_argv(
         ["python", "-m", "ipykernel_launcher"], cwd="/tmp/work/alice", runtime_dir="/tmp/rt",
         readonly=["/opt/env"], devices=["/dev/nvidia0", "/dev/nvidiactl"], env={"HOME": "/tmp"})
     for flag in ["--unshare-all", "--unshare-net", "--die-with-parent", "--clearenv", "--new-session"]:
@@ -183,7 +185,7 @@ def test_bwrap_argv_isolates_and_passes_gpus_through():
 
 
 def test_bwrap_argv_recreates_merged_usr_symlinks():
-    argv = " ".join(sandbox.bwrap_argv(["true"], cwd="/w", runtime_dir="/r", readonly=[],
+    argv = " ".join(bwrap.bwrap_argv(["true"], cwd="/w", runtime_dir="/r", readonly=[],
                                        devices=[], env={}))
     for top in ["/bin", "/lib"]:
         if os.path.islink(top):
@@ -193,7 +195,7 @@ def test_bwrap_argv_recreates_merged_usr_symlinks():
 
 
 def test_sandbox_env_keeps_only_the_whitelist():
-    env = sandbox.sandbox_env({"COURSE_PROFILE": "cpu", SECRET: "x", "JPY_PARENT_PID": "1",
+    env = bwrap.sandbox_env({"COURSE_PROFILE": "cpu", SECRET: "x", "JPY_PARENT_PID": "1",
                                "PATH": "/evil"}, keep=["COURSE_PROFILE", "JPY_PARENT_PID"])
     assert env["COURSE_PROFILE"] == "cpu" and env["HOME"] == "/tmp"
     assert SECRET not in env and "JPY_PARENT_PID" not in env
@@ -363,7 +365,7 @@ def test_links_and_fifos_planted_in_cwd_are_removed_when_the_kernel_ends(tmp_pat
 
 PARENT = """
 import asyncio, os, sys
-from coursekit.sandbox import SandboxedKernelManager
+from grader.sandbox.kernel import SandboxedKernelManager
 
 def descendants(pid):
     found = []
@@ -425,27 +427,27 @@ def test_kernel_dies_when_the_grader_is_killed(tmp_path):
     ("64KB", 64 * 1024), ("2T", 2 * 2**40), ("1.5G", 3 * 2**29), (" 4g ", 4 * 2**30),
     ("1048576", 1048576), ("100B", 100)])
 def test_parse_size(text, size):
-    assert sandbox.parse_size(text) == size
+    assert cgroups.parse_size(text) == size
 
 
 @pytest.mark.parametrize("text", ["", "G", "8X", "eight G", "-1G", "0", "0M", "1iB", "8 G B"])
 def test_parse_size_rejects_nonsense_with_a_clear_message(text):
     with pytest.raises(ValueError, match="memory size .* is not valid"):
-        sandbox.parse_size(text)
+        cgroups.parse_size(text)
 
 
 def test_default_memory_limit_shares_what_the_grader_leaves():
     G = 2**30
-    assert sandbox.default_memory_limit(1, total_bytes=24 * G) == "22G"
-    assert sandbox.default_memory_limit(2, total_bytes=24 * G) == "11G"
-    assert sandbox.default_memory_limit(4, total_bytes=16 * G) == "3584M"  # 14 GiB / 4
-    assert sandbox.parse_size(sandbox.default_memory_limit(3, total_bytes=24 * G)) <= 22 * G // 3
-    assert sandbox.default_memory_limit(8, total_bytes=4 * G) == "1G"    # never below 1 GiB
-    assert sandbox.default_memory_limit(1, total_bytes=G) == "1G"
+    assert cgroups.default_memory_limit(1, total_bytes=24 * G) == "22G"
+    assert cgroups.default_memory_limit(2, total_bytes=24 * G) == "11G"
+    assert cgroups.default_memory_limit(4, total_bytes=16 * G) == "3584M"  # 14 GiB / 4
+    assert cgroups.parse_size(cgroups.default_memory_limit(3, total_bytes=24 * G)) <= 22 * G // 3
+    assert cgroups.default_memory_limit(8, total_bytes=4 * G) == "1G"    # never below 1 GiB
+    assert cgroups.default_memory_limit(1, total_bytes=G) == "1G"
     with pytest.raises(ValueError, match="at least 1"):
-        sandbox.default_memory_limit(0, total_bytes=24 * G)
-    real = sandbox.parse_size(sandbox.default_memory_limit(1))  # reads this machine
-    assert 2**30 <= real <= max(sandbox.total_memory(), 2**30)
+        cgroups.default_memory_limit(0, total_bytes=24 * G)
+    real = cgroups.parse_size(cgroups.default_memory_limit(1))  # reads this machine
+    assert 2**30 <= real <= max(cgroups.total_memory(), 2**30)
 
 
 def test_memory_limit_trait_is_validated():
@@ -473,14 +475,14 @@ def test_cgroup2_parent_is_the_nearest_group_whose_children_get_memory(tmp_path)
     mountinfo, own = _fake_cgroup2(tmp_path, enabled_at={".", "system.slice"})
     # grader.scope holds processes: enabling memory there fails for real (EBUSY) and, here,
     # does not show up as "memory" in its subtree_control either.
-    assert sandbox.find_cgroup_parent(mountinfo, own) == (2, tmp_path / "system.slice")
+    assert cgroups.find_cgroup_parent(mountinfo, own) == (2, tmp_path / "system.slice")
 
 
 def test_no_memory_controller_anywhere_means_a_clear_reason(tmp_path):
     mountinfo = f"30 25 0:26 / {tmp_path} rw - cgroup2 cgroup2 rw\n"
     (tmp_path / "cgroup.controllers").write_text("cpu hugetlb\n")
-    with pytest.raises(sandbox.MemoryCapUnavailable, match="no memory controller.*no cgroup v1"):
-        sandbox.find_cgroup_parent(mountinfo, "0::/\n")
+    with pytest.raises(cgroups.MemoryCapUnavailable, match="no memory controller.*no cgroup v1"):
+        cgroups.find_cgroup_parent(mountinfo, "0::/\n")
 
 
 def test_cgroup1_memory_controller_is_used_when_v2_has_no_memory(tmp_path):
@@ -492,14 +494,14 @@ def test_cgroup1_memory_controller_is_used_when_v2_has_no_memory(tmp_path):
                  f"32 25 0:28 / {memory} rw - cgroup cgroup rw,memory\n"
                  f"33 25 0:29 / {unified} rw - cgroup2 cgroup2 rw\n")
     own = "4:memory:/jobs/grader\n1:cpu:/\n0::/\n"
-    assert sandbox.find_cgroup_parent(mountinfo, own) == (1, memory / "jobs" / "grader")
+    assert cgroups.find_cgroup_parent(mountinfo, own) == (1, memory / "jobs" / "grader")
     # in another cgroup namespace the own path is not visible: the mount point is used
-    assert sandbox.find_cgroup_parent(mountinfo, "4:memory:/elsewhere\n") == (1, memory)
+    assert cgroups.find_cgroup_parent(mountinfo, "4:memory:/elsewhere\n") == (1, memory)
 
 
 def test_memory_cap_bookkeeping_on_a_fake_cgroup2(tmp_path):
-    cap = sandbox.MemoryCap.create(300 * 2**20, parent=(2, tmp_path))
-    assert cap.path.parent == tmp_path and cap.path.name.startswith(sandbox.CGROUP_PREFIX)
+    cap = cgroups.MemoryCap.create(300 * 2**20, parent=(2, tmp_path))
+    assert cap.path.parent == tmp_path and cap.path.name.startswith(cgroups.CGROUP_PREFIX)
     assert (cap.path / "memory.max").read_text() == str(300 * 2**20)
     argv = cap.wrap(["bwrap", "--", "python"])
     assert argv[:5] == ["/bin/sh", "-c", 'echo $$ > "$1" && shift && exec "$@"', "sh",
@@ -516,7 +518,7 @@ def test_memory_cap_bookkeeping_on_a_fake_cgroup2(tmp_path):
 
 
 def test_memory_cap_verdict_on_a_fake_cgroup1(tmp_path):
-    cap = sandbox.MemoryCap.create(2**30, parent=(1, tmp_path))
+    cap = cgroups.MemoryCap.create(2**30, parent=(1, tmp_path))
     assert (cap.path / "memory.limit_in_bytes").read_text() == str(2**30)
     (cap.path / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n")
     assert cap.oom_killed() is True
@@ -528,20 +530,20 @@ def test_memory_cap_verdict_on_a_fake_cgroup1(tmp_path):
 
 def test_no_cgroup_means_no_cap_and_says_why(tmp_path, monkeypatch):
     def unavailable(*args, **kwargs):
-        raise sandbox.MemoryCapUnavailable("no cgroup v1 memory controller is mounted")
-    monkeypatch.setattr(sandbox, "find_cgroup_parent", unavailable)
+        raise cgroups.MemoryCapUnavailable("no cgroup v1 memory controller is mounted")
+    monkeypatch.setattr(cgroups, "find_cgroup_parent", unavailable)
     km = SandboxedKernelManager(memory_limit="1G")
     argv = ["bwrap", "--", "python"]
     assert km._cap_memory(argv) == argv
     assert "no cgroup v1 memory controller" in km.memory_cap_problem
     assert km.memory_cap is None and km.oom_killed() is False
     assert SandboxedKernelManager()._cap_memory(argv) == argv  # no cap asked: no problem
-    sandbox.memory_cap_support.cache_clear()
+    cgroups.memory_cap_support.cache_clear()
     try:
-        works, message = sandbox.memory_cap_support()
+        works, message = cgroups.memory_cap_support()
         assert not works and "WITHOUT a memory cap" in message and "v1 memory controller" in message
     finally:
-        sandbox.memory_cap_support.cache_clear()
+        cgroups.memory_cap_support.cache_clear()
 
 
 OOM_CELL = "import numpy as np; blocks=[]\nwhile True: blocks.append(np.ones(50_000_000 // 8))"

@@ -1,7 +1,7 @@
 """Grading a class in parallel: on this machine's GPUs and cores, or on a Dask cluster.
 
 nbgrader grades one submission at a time (nbgrader issue #174). Here every
-submission is an independent unit of work (:func:`coursekit.grading.run_unit`:
+submission is an independent unit of work (:func:`grader.unit.run_unit`:
 its own folder, its own gradebook, its own kernel), so workers can run side by
 side; the parent merges each finished unit into the course gradebook, one at a
 time, so a crashed or killed worker loses only its own submission.
@@ -178,7 +178,7 @@ def run_dask(items: list, scheduler: str, jobs: int, make_spec: Callable, finish
     """Run the unit of work of every item on a Dask cluster; ``finish`` merges each result here."""
     from distributed import as_completed
 
-    from .grading import run_unit
+    from .unit import run_unit
 
     client = dask_client(scheduler, jobs)
     try:

@@ -17,7 +17,7 @@ Every run also gets ``NMT_CHECKPOINT_DIR=<bundle>/report/checkpoints`` (a second
 restores the trained models instead of training again), ``MPLBACKEND=Agg`` and ``REPORT_RUN=<run>``.
 The last cell of each notebook calls :func:`save_summary`, which writes ``run_summary.json`` into the
 notebook's working folder; the report is rendered from those files only, so
-``python -m coursekit.report --no-run`` re-renders it without running anything. A run that fails does
+``python -m tools.report --no-run`` re-renders it without running anything. A run that fails does
 not stop the others: its section says so and shows the end of the traceback, and the command exits
 with status 1.
 
@@ -45,10 +45,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from . import ROOT, profiles
+from coursekit import ROOT, profiles
+from coursekit.summary import SUMMARY_FILE, _jsonable, load_summary, save_summary  # noqa: F401
 
-SUMMARY_FILE = "run_summary.json"
-"""What :func:`save_summary` writes into the notebook's working folder."""
 STATUS_FILE = "run_status.json"
 """What the runner writes next to it: ok or failed, the error, the time the notebook took."""
 
@@ -67,68 +66,6 @@ PAGE_INCHES = 10.6
 
 SENTIMENT_CURVES = (("train_loss", "training loss"), ("train_accuracy", "training accuracy"),
                     ("validation_accuracy", "validation accuracy"))
-
-
-# --------------------------------------------------------------------------- summaries
-
-def _jsonable(value: Any) -> Any:
-    """``value`` with NumPy/TensorFlow scalars and arrays, tuples, sets and paths made JSON-ready.
-
-    Non-finite floats become ``None`` (JSON has no NaN).
-    """
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "numpy") and callable(value.numpy):  # a TensorFlow tensor or variable
-        return _jsonable(value.numpy())
-    if hasattr(value, "tolist"):  # NumPy arrays and scalars (np.float32, np.int64, np.bool_, ...)
-        return _jsonable(value.tolist())
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    raise TypeError(f"save_summary: cannot store {type(value).__name__} {value!r} as JSON")
-
-
-def save_summary(summary: Mapping[str, Any], folder: str | Path | None = None) -> Path:
-    """Write ``summary`` as ``run_summary.json`` into ``folder`` (default: the working directory).
-
-    The notebooks call this in their last cell. NumPy and TensorFlow numbers and arrays are converted
-    to plain JSON numbers and lists, text is stored as UTF-8 (Chinese stays readable). ``run`` and
-    ``profile`` default to the ``REPORT_RUN`` and ``COURSE_PROFILE`` environment variables when the
-    summary does not set them. Returns the path written.
-    """
-    if not isinstance(summary, Mapping):
-        raise TypeError(f"save_summary needs a dict, got {type(summary).__name__}")
-    data = _jsonable(summary)
-    if not data.get("run") and os.environ.get("REPORT_RUN"):
-        data["run"] = os.environ["REPORT_RUN"]
-    if not data.get("profile") and os.environ.get(profiles.ENV_VAR):
-        data["profile"] = os.environ[profiles.ENV_VAR]
-    path = Path.cwd() if folder is None else Path(folder)
-    path = path / SUMMARY_FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path.resolve()
-
-
-def load_summary(path: str | Path) -> dict:
-    """Read a ``run_summary.json`` (or the one in folder ``path``). Raises ValueError if it is not a dict."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / SUMMARY_FILE
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} holds a {type(data).__name__}, not a summary object")
-    return data
 
 
 # --------------------------------------------------------------------------- runs
@@ -306,7 +243,7 @@ def run_one(spec: RunSpec, profile: str, runs_dir: Path = RUNS_DIR,
             first = status["cell_errors"][:1]
             raise RuntimeError(
                 f"the notebook wrote no {SUMMARY_FILE} (its last cell must call "
-                f"coursekit.report.save_summary(summary))"
+                f"coursekit.summary.save_summary(summary))"
                 + (f"; {len(status['cell_errors'])} cell(s) raised, the first one cell {first[0]['cell']}:\n"
                    f"{first[0]['traceback']}" if first else " and no cell raised an error"))
         load_summary(workdir / SUMMARY_FILE)
@@ -486,7 +423,7 @@ def embedded_font_css(text: str, font_path: Path | None = None) -> str:
     try:
         from fontTools import subset
 
-        from .plotting import FONT_FILE
+        from coursekit.plotting import FONT_FILE
         options = subset.Options()
         options.flavor = "woff"
         options.layout_features = ["*"]
@@ -668,7 +605,7 @@ def section_results(results: Sequence[RunResult], profile: str) -> str:
 
 
 def section_curves(results: Sequence[RunResult]) -> str:
-    from .plotting import training_curves
+    from coursekit.plotting import training_curves
 
     histories = {r.name: records(r.summary, "history") for r in _nmt(results) if r.ok}
     histories = {name: h for name, h in histories.items() if h}
@@ -723,7 +660,7 @@ def attention_figure(panels: Sequence[tuple[str, Mapping]]):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from .plotting import font_families, heatmap
+    from coursekit.plotting import font_families, heatmap
 
     tokens = [_tokens(ex) for _, ex in panels]
     cols = max([len(source) for source, _ in tokens] + [1])
@@ -788,7 +725,7 @@ def section_attention(results: Sequence[RunResult]) -> str:
 
 
 def section_sentiment(results: Sequence[RunResult]) -> str:
-    from .plotting import training_curves
+    from coursekit.plotting import training_curves
 
     found = [r for r in results if r.spec.kind == "sentiment"]
     if not found:
@@ -1050,7 +987,7 @@ def render(results: Sequence[RunResult], profile: str, command: str | None = Non
 <nav>{nav}</nav>
 </header>
 {body}
-<footer>Generated by <code>python -m coursekit.report</code>; this page is self-contained
+<footer>Generated by <code>python -m tools.report</code>; this page is self-contained
 (no network access needed).</footer>
 </main>
 </body>
@@ -1082,7 +1019,7 @@ def parse_only(text: str | None) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None, executor: Callable | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m coursekit.report", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.report", description=__doc__.split("\n")[0])
     parser.add_argument("--profile", default=None,
                         help="auto|full|cpu|smoke (default: $COURSE_PROFILE or auto; with --no-run, "
                              "the profile the summaries were made in)")
@@ -1116,7 +1053,7 @@ def main(argv: Sequence[str] | None = None, executor: Callable | None = None) ->
         command += f" ONLY={','.join(names)}"
     if args.cell != "gru":
         command += f" CELL={args.cell}"
-    command += f"\n# or: .venv/bin/python -m coursekit.report --profile {profile}"
+    command += f"\n# or: .venv/bin/python -m tools.report --profile {profile}"
     command += f" --only {','.join(names)}" if args.only else ""
     command += f" --cell {args.cell}" if args.cell != "gru" else ""
     out = write_report(results, args.out, profile, command)

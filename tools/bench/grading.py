@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import grading
+from grader.grade import grade
 
 
 def measure(profile: str, jobs: int, split_threads: bool = True) -> dict:
@@ -29,7 +29,7 @@ def measure(profile: str, jobs: int, split_threads: bool = True) -> dict:
     try:
         with tempfile.TemporaryDirectory(prefix=f"bench-grade-{profile}-{jobs}-") as tmp:
             start = time.monotonic()
-            results = grading.grade(Path(tmp), profile=profile, use_demo=True, only=["sentiment"],
+            results = grade(Path(tmp), profile=profile, use_demo=True, only=["sentiment"],
                                     jobs=jobs, force=True)
             seconds = time.monotonic() - start
     finally:

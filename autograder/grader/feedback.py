@@ -20,7 +20,7 @@ import re
 
 import nbformat
 
-from .autograde import META, grade_id, is_check
+from .cells import META, grade_id, is_check
 
 REDACTED = "[hidden test code]"
 

@@ -21,11 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import ROOT
-
-LABS = ROOT / "labs"
-SOLUTIONS = ROOT / "solutions"
-DEMO = ROOT / "autograder" / "demo"
+from .course import DEMO, LABS, SOLUTIONS
 CLASSES = ("honest", "hostile")
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 

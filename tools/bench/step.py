@@ -1,6 +1,6 @@
 """Training-step throughput of the NMT lab against the classic per-step implementation.
 
-Run with ``python -m coursekit.bench`` (``--help`` for options). The lab's model
+Run with ``python -m tools.bench.step`` (``--help`` for options). The lab's model
 and training step are not copied here: the code cells tagged ``model`` in
 ``solutions/nmt/nmt.ipynb`` (together with the ``setup`` and ``data`` cells,
 which build the vocabularies) are executed and their ``build_model`` and
@@ -45,7 +45,7 @@ import statistics
 import time
 from pathlib import Path
 
-from . import ROOT
+from coursekit import ROOT
 
 NOTEBOOK = ROOT / "solutions" / "nmt" / "nmt.ipynb"
 CELL_TAGS = ("setup", "data", "model")
@@ -70,7 +70,7 @@ def load_lab(notebook: Path = NOTEBOOK, tags=CELL_TAGS, profile: str = "full",
 
     import nbformat
 
-    from .profiles import ENV_VAR
+    from coursekit.profiles import ENV_VAR
 
     nb = nbformat.read(str(notebook), as_version=4)
     namespace: dict = {"__name__": "__nmt_lab__"}

@@ -1,0 +1,202 @@
+"""Verdicts, computed here in the grader from the evidence the kernel handed out.
+
+:class:`ComputeVerdicts` runs after execution and before nbgrader's
+``SaveAutoGrades``. For every graded cell it takes the one evidence record the
+cell's probe published (:mod:`coursekit.checks.evidence`), checks that it answers
+this grading's request (grade_id, nonce), decodes it as plain data, and runs the
+check's verdict with the truth the grader holds (test labels, reference
+translations), which the kernel never saw. The cell passes exactly when the
+verdict says so: nothing the kernel prints, raises or reports decides it.
+
+What a failed check says is trusted text: the verdict's own message. For a hidden
+check it never includes text from the kernel; an exception raised by the
+submission's code is named by its type only.
+
+Integrity reports (:mod:`grader.tamper`), evidence found outside its cell and
+duplicated evidence flag the submission for a person's review; they cost no points.
+"""
+from __future__ import annotations
+
+import builtins
+import functools
+import json
+
+import nbformat
+from nbformat.notebooknode import NotebookNode
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from coursekit import data
+from coursekit.checks import CheckFailed, evidence
+
+from .cells import META, grade_id, is_answer, is_check, nbgrader_meta
+from .execute import cell_label
+from .requests import find_check
+from .tamper import integrity_problems, stdout_text
+
+
+def error_output(ename: str, evalue: str) -> NotebookNode:
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def error_type(name) -> str:
+    """An exception's type for a hidden check's message: builtin names only (a class of the
+    submission's own could be named anything)."""
+    name = str(name)
+    return name if isinstance(getattr(builtins, name, None), type) else "an exception of its own class"
+
+
+@functools.lru_cache(maxsize=8)
+def _truth(assignment: str, gid: str, request_json: str) -> dict:
+    check, _ = find_check(assignment, gid)
+    return check.truth(evidence.decode(json.loads(request_json)), data.DATA_DIR) if check.truth else {}
+
+
+def truth_for(assignment: str, gid: str, request: dict) -> dict:
+    """What ``gid``'s verdict scores against, from the bundle's own data (never the kernel's copy)."""
+    return _truth(assignment, gid, json.dumps(evidence.encode(request), sort_keys=True))
+
+
+def evidence_records(cell) -> tuple[list, list]:
+    """(the evidence records in a cell's outputs, the other outputs)."""
+    found, rest = [], []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") in ("display_data", "execute_result") and evidence.MIME in out.get("data", {}):
+            found.append(out["data"][evidence.MIME])
+        else:
+            rest.append(out)
+    return found, rest
+
+
+def judge(assignment: str, gid: str, hidden: bool, request: dict, records: list, nonce: str,
+          cell_error: dict | None) -> tuple[bool, str, list[str]]:
+    """``(passed, message, flags)`` of one check from the evidence records its cell published."""
+    mine = [r for r in records if isinstance(r, dict) and r.get("grade_id") == gid and r.get("nonce") == nonce]
+    if len(records) != len(mine) or len(mine) > 1:
+        return False, "the check cell handed out more than one evidence record", [
+            f"evidence for `{gid}` was handed out more than once or with a foreign nonce"]
+    if not mine:
+        if cell_error:
+            what = (error_type(cell_error.get("ename")) if hidden
+                    else f"{cell_error.get('ename')}: {str(cell_error.get('evalue', '')).splitlines()[0][:300] if cell_error.get('evalue') else ''}")
+            return False, f"the check cell stopped before it could gather its evidence ({what})", []
+        return False, "the check cell handed out no evidence", [f"no evidence for `{gid}`"]
+    try:
+        gathered = evidence.decode(mine[0].get("evidence"))
+    except evidence.MalformedEvidence as err:
+        return False, f"the evidence handed out was malformed ({err})", [f"malformed evidence for `{gid}`"]
+    if hidden and isinstance(gathered, dict) and isinstance(gathered.get("raised"), dict):
+        return False, f"your code raised {error_type(gathered['raised'].get('type'))} while a hidden check ran", []
+    check, _ = find_check(assignment, gid)
+    try:
+        return True, check.verdict(request, gathered, truth_for(assignment, gid, request)), []
+    except CheckFailed as failed:
+        return False, str(failed), []
+    except Exception as err:  # noqa: BLE001 - evidence the verdict could not make sense of
+        return False, f"the evidence could not be judged ({type(err).__name__})", [
+            f"evidence for `{gid}` that its verdict could not read"]
+
+
+class ComputeVerdicts(NbGraderPreprocessor):
+    """Every graded cell's verdict from its evidence (runs after GradeExecute, before SaveAutoGrades)."""
+
+    def preprocess(self, nb, resources):
+        assignment = resources["nbgrader"]["assignment"]
+        record = nb.metadata.setdefault(META, {})
+        stopped, missing = record.get("stopped"), record.get("answer_missing")
+        requests = evidence.decode(record.pop("requests", {}) or {})
+        nonce = record.pop("evidence_nonce", "")
+        problems = integrity_problems(nb)
+        checks, notes, errors, flags = [], [], [], []
+        for index, cell in enumerate(nb.cells):
+            meta = cell.metadata.get(META, {})
+            if meta.get("role") == "integrity" or cell.cell_type != "code":
+                continue
+            records, others = evidence_records(cell)
+            cell.outputs = others
+            if not is_check(cell):
+                if records:
+                    flags.append(f"evidence handed out outside its check, in {cell_label(cell, index)}")
+                if not is_answer(cell):
+                    errors += first_locked_error(cell, index, errors)
+                    notes += [line for line in stdout_text(cell).splitlines() if line.startswith("Worked around:")]
+                continue
+            gid = grade_id(cell)
+            _, hidden = find_check(assignment, gid)
+            warned = show_stderr_and_results(cell)
+            cell_error = next((o for o in cell.outputs if o.get("output_type") == "error"), None)
+            ran = meta.get("ran")
+            if missing:
+                passed, message = False, (f"the answer cell(s) {', '.join(missing)} are not in the submitted notebook")
+                ename = "AnswerMissing"
+            elif ran is None:
+                where = stopped["cell"] if stopped else "an earlier cell"
+                passed, ename = False, "NotRun"
+                message = f"this check did not run: the notebook {stopped['why'] if stopped else 'stopped'} in {where}"
+            elif ran == "timed out":
+                passed, ename, message = False, "CellTimeoutError", stopped["detail"]
+            else:
+                passed, message, raised = judge(assignment, gid, hidden, requests.get(gid, {}), records, nonce,
+                                                cell_error)
+                flags += raised
+                ename = "CheckFailed"
+            cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"]
+            if passed:
+                cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=message + "\n"))
+            else:
+                cell.outputs.append(error_output(ename, message))
+            checks.append({"grade_id": gid, "points": float(nbgrader_meta(cell).get("points", 0)),
+                           "passed": passed, "message": message, "hidden": hidden, "warnings": warned})
+        record["checks"] = checks
+        record["notes"] = notes
+        record["errors"] = errors
+        reasons = sorted({r for found in problems.values() for r in found} | set(flags))
+        record["flagged"] = reasons
+        record["tampered_at"] = sorted(problems)
+        record["status"] = status_of(record)
+        return nb, resources
+
+
+def first_locked_error(cell, index: int, errors: list) -> list[str]:
+    """The first failing locked cell, in words (only the first one is reported)."""
+    if errors:
+        return []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            return [f"the first locked cell that failed is `{cell_label(cell, index)}`: "
+                    f"{out.get('ename')}: {_first_line(out.get('evalue', ''))}"]
+    return []
+
+
+def show_stderr_and_results(cell) -> list[str]:
+    """Turn stderr and return values of a check cell into plain display outputs (they cost nothing,
+    nbgrader alone would give 0 for stderr); return the stderr texts."""
+    warned, outputs = [], []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            warned.append(out.get("text", ""))
+            out = nbformat.v4.new_output("display_data", data={"text/plain": out.get("text", "")},
+                                         metadata={META: {"stderr": True}})
+        elif out.get("output_type") == "execute_result":
+            out = nbformat.v4.new_output("display_data", data=out.get("data", {}), metadata=out.get("metadata", {}))
+        outputs.append(out)
+    cell.outputs = outputs
+    return warned
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0][:300]
+
+
+def status_of(record: dict) -> str:
+    """The status column, in words."""
+    if record.get("answer_missing"):
+        return "answer missing"
+    stopped = record.get("stopped")
+    if stopped:
+        return f"{stopped['why']} in {stopped['cell']}"
+    if record.get("flagged"):
+        return "flagged: " + "; ".join(record["flagged"])
+    if (record.get("warnings") or record.get("notes")
+            or any(c["warnings"] for c in record.get("checks", []))):
+        return "warnings"
+    return "ok"

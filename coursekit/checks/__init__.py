@@ -1,0 +1,117 @@
+"""The labs' graded checks, as the kernel sees them: probes that gather evidence.
+
+Every graded cell of a lab is one call, ``check("<grade_id>", profile, name=object, ...)``.
+A check has two halves:
+
+* a **probe** runs in the kernel: it calls the notebook's objects (your attention
+  layer, the trained model, ``translate``...) on given inputs and collects what
+  comes back (arrays, words, translations). It decides nothing.
+* a **verdict** turns that evidence into passed or failed, with a message that
+  says what to change.
+
+**In JupyterLab and Validate** (student mode) both halves run right here: the
+probe on the check's own fixed inputs, then the verdict, which raises
+:class:`CheckFailed` (an ``AssertionError``) when the check fails.
+
+**While the notebook is graded**, the grader gives the kernel a request file (see
+:mod:`.evidence`): fresh inputs for every check, chosen for this grading only. The
+probe runs on those and hands its evidence out of the kernel; the verdicts are
+computed by the grader, in its own process, which the kernel can neither read nor
+change. Hidden checks work the same way, except that their verdicts exist only
+on the grader's side: the kernel only ever sees a request for evidence.
+
+The visible checks of each lab are in :mod:`.sentiment` and :mod:`.translation`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from . import evidence
+
+
+class CheckFailed(AssertionError):
+    """A check's verdict: what is wrong, in words a student can act on."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One graded check of a lab.
+
+    * ``request(rng, settings)``: the probe's inputs as plain data, with the probe's name
+      under ``"probe"``. ``rng`` is None in student mode (the check's own fixed inputs) and
+      a fresh ``numpy.random.Generator`` when the grader draws them; ``settings`` are the
+      lab's profile settings.
+    * ``verdict(request, evidence, truth)``: returns a message when the check passes and
+      raises :class:`CheckFailed` when it fails. It may only trust ``request`` and ``truth``.
+    * ``truth(request, data_dir)``: what the verdict scores against and the kernel must not
+      see while grading (labels, reference translations); None when there is nothing.
+    """
+    grade_id: str
+    labs: tuple[str, ...]
+    request: Callable[[Any, Mapping], dict]
+    verdict: Callable[[dict, dict, dict], str]
+    truth: Callable[[dict, Any], dict] | None = None
+
+
+def catalog() -> dict[tuple[str, str], Check]:
+    """Every visible check of every lab, by (lab, grade_id)."""
+    from . import sentiment, translation
+    return {(lab, c.grade_id): c for c in (*sentiment.CHECKS, *translation.CHECKS) for lab in c.labs}
+
+
+def probes() -> dict[str, Callable]:
+    """Every probe of every lab, by name (what a request's ``"probe"`` names)."""
+    from . import sentiment, translation
+    return {**sentiment.PROBES, **translation.PROBES}
+
+
+def run_probe(request: Mapping, objects: Mapping) -> dict:
+    """The evidence the probe named by ``request["probe"]`` gathers from ``objects``."""
+    name = request.get("probe")
+    table = probes()
+    if name not in table:
+        raise KeyError(f"no probe named {name!r}")
+    return table[name](dict(request), dict(objects))
+
+
+def check(grade_id: str, profile: Any, **objects: Any) -> None:
+    """Run the graded check ``grade_id`` of ``profile.lab`` on the notebook's ``objects``.
+
+    ``profile`` is the notebook's :class:`coursekit.profiles.Profile`: in student mode the check's
+    inputs and thresholds follow it. While grading, the grader's request decides (see the module
+    docstring) and this only hands the evidence out.
+    """
+    grading = evidence.grading_requests()
+    if grading is not None:
+        request = grading["requests"].get(grade_id)
+        if request is None:
+            print(f"The grader asked for no evidence for {grade_id!r}.")
+            return
+        evidence.hand_out(grade_id, grading["nonce"], run_probe(request, objects))
+        return
+    found = catalog().get((profile.lab, grade_id))
+    if found is None:
+        raise CheckFailed(f"{grade_id!r} is not a check of the {profile.lab} lab (hidden checks run only "
+                          f"when the notebook is graded)")
+    request = found.request(None, {**profile.settings, "profile": profile.name})
+    gathered = evidence.decode(evidence.encode(run_probe(request, objects)))
+    truth = found.truth(request, None) if found.truth else {}
+    print(found.verdict(request, gathered, truth))
+
+
+def raised(error: BaseException) -> dict:
+    """How evidence records an exception raised by the notebook's code: its type and first line."""
+    lines = str(error).strip().splitlines()
+    return {"type": type(error).__name__, "message": (lines[0] if lines else "")[:300]}
+
+
+def attempt(function: Callable, *args: Any, **kwargs: Any) -> tuple[Any, dict | None]:
+    """``(function(*args, **kwargs), None)``, or ``(None, raised(error))`` if it raised."""
+    try:
+        return function(*args, **kwargs), None
+    except Exception as error:  # noqa: BLE001 - any error of the notebook's code is evidence
+        return None, raised(error)
+
+
+__all__ = ["Check", "CheckFailed", "attempt", "catalog", "check", "probes", "raised", "run_probe"]
