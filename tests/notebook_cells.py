@@ -34,3 +34,23 @@ def released_with_reference_answer(assignment: str) -> nbformat.NotebookNode:
     answer_cell(nb).source = "\n".join(line for line in reference.splitlines()
                                        if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
     return nb
+
+
+def graded_check(assignment: str, profile: str, seed: int = 0):
+    """A stand-in for the notebooks' ``check`` that does what grading does: a request drawn by the
+    grader (from ``seed``), the kernel's probe on the notebook's objects, the verdict outside.
+
+    Put it in a lab's namespace as ``check`` and run a check cell: it raises CheckFailed as the
+    grader's verdict would fail, and returns the verdict's message otherwise.
+    """
+    from coursekit.checks import evidence, run_probe
+    from grader.requests import draw, find_check, lab_settings
+    from grader.verdicts import truth_for
+
+    def check(grade_id, _profile, **objects):
+        found, _ = find_check(assignment, grade_id)
+        request = draw(assignment, [grade_id], lab_settings(assignment, profile), seed=seed)[grade_id]
+        request = evidence.decode(evidence.encode(request))
+        gathered = evidence.decode(evidence.encode(run_probe(request, objects)))
+        return found.verdict(request, gathered, truth_for(assignment, grade_id, request))
+    return check

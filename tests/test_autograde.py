@@ -1,9 +1,9 @@
 """The pieces of a trustworthy autograde, without running a notebook (seconds).
 
-coursekit.autograde rebuilds a submission from the released lab, coursekit.integrity
-spots replaced objects, coursekit.feedback hides the hidden tests, and
-coursekit.grading accounts for every student folder. The real runs are in
-test_grading.py.
+grader.rebuild rebuilds a submission from the released lab, coursekit.integrity
+spots replaced objects (a flag for review), grader.verdicts judges the evidence,
+grader.feedback hides the hidden tests, and grader.discover accounts for every
+student folder. The real runs are in test_grading.py.
 """
 import copy
 import json
@@ -16,7 +16,10 @@ import pytest
 from coursekit import integrity
 from grader import cells, feedback, rebuild, verdicts
 from grader.discover import discover, read_notebook
-from notebook_cells import load, released_with_reference_answer
+from coursekit.checks import evidence, run_probe
+from grader.demo import solution_cell
+from grader.requests import draw, lab_settings
+from notebook_cells import cells_by_id, load, released_with_reference_answer
 
 
 @pytest.fixture
@@ -60,7 +63,7 @@ def test_integrity_cells_guard_what_the_checks_use_and_follow_every_check(releas
     checks = [cells.grade_id(c) for c in nb.cells if cells.is_check(c)]
     assert [r for r in roles if r not in (None, "snapshot", "end")] == checks
     snapshot = nb.cells[first_answer - 1].source
-    for name in ("np.mean", "encode_texts", "call_attention", "np.allclose"):
+    for name in ("check", "encode_texts", "last_words", "profile"):
         assert repr(name) in snapshot
     assert "'model'" not in snapshot  # bound by a locked cell after the answer: not guardable
 
@@ -108,31 +111,50 @@ def test_integrity_spots_trace_and_import_hooks(capsys):
     assert _reports(capsys)[-1]["hooks"] == ["import hook", "trace"]
 
 
-def test_scores_follow_assertions_not_stderr_and_unrun_or_tampered_checks_get_an_error(released):
+def test_verdicts_come_from_evidence_and_tampering_only_flags(released):
+    """Passed exactly when the verdict on the check's evidence says so; stderr costs nothing; a check
+    that never ran fails; a tamper report flags the submission without costing the check its points."""
     nb = copy.deepcopy(released)
     rebuild.add_integrity_cells(nb, "n")
-    nb.metadata["coursekit"] = {"nonce": "n", "warnings": []}
     checks = [c for c in nb.cells if cells.is_check(c)]
+    gids = [cells.grade_id(c) for c in checks]
+    requests = draw("sentiment", gids, lab_settings("sentiment", "smoke"), seed=5)
+    nb.metadata["coursekit"] = {"nonce": "n", "warnings": [], "requests": evidence.encode(requests),
+                                "evidence_nonce": "e"}
+    namespace = {}
+    exec(cells_by_id(released)["imports"].source, namespace)
+    exec(solution_cell(load("sentiment")).source, namespace)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.metadata.setdefault("coursekit", {})["ran"] = "yes"
             point = cell.metadata["coursekit"].get("point")
             if point:
                 report = {"point": point, "nonce": "n", "changed": [], "hooks": []}
-                if point == checks[2].metadata.nbgrader.grade_id:
+                if point == gids[2]:
                     report["changed"] = ["numpy.mean"]
                 cell.outputs = [nbformat.v4.new_output(
                     "stream", name="stdout", text=f"{integrity.MARKER} {json.dumps(report)}\n")]
-    checks[0].outputs = [nbformat.v4.new_output("stream", name="stderr", text="UserWarning: harmless\n")]
-    checks[1].outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "0"},
-                                                execution_count=1)]
+    for cell, gid in zip(checks[:4], gids[:4]):
+        request = evidence.decode(evidence.encode(requests[gid]))
+        found = run_probe(request, {"LuongAttention": namespace["LuongAttention"]})
+        cell.outputs = [nbformat.v4.new_output("display_data", data={
+            evidence.MIME: json.loads(json.dumps(evidence.record(gid, "e", found)))})]
+    checks[0].outputs.append(nbformat.v4.new_output("stream", name="stderr", text="UserWarning: harmless\n"))
+    checks[1].outputs.append(nbformat.v4.new_output("error", ename="AssertionError", evalue="printed by the kernel",
+                                                    traceback=[]))
     del checks[3].metadata["coursekit"]["ran"]
-    nb, _ = verdicts.ScoreByAssertions().preprocess(nb, {})
+    checks[4].outputs = [nbformat.v4.new_output("error", ename="NameError", evalue="name 'model' is not defined",
+                                                traceback=[])]
+    nb, _ = verdicts.ComputeVerdicts().preprocess(nb, {"nbgrader": {"assignment": "sentiment"}})
     result = {c["grade_id"]: c["passed"] for c in nb.metadata.coursekit["checks"]}
-    assert list(result.values())[:4] == [True, True, False, False]
-    assert nb.metadata.coursekit["flagged"] == ["replaced numpy.mean"]
-    assert nb.metadata.coursekit["status"] == "flagged: replaced numpy.mean"
-    assert not any(o.get("name") == "stderr" for o in checks[0].outputs)
+    assert [result[g] for g in gids] == [True, True, True, False, False, False]
+    # a cell that ran without an error and handed out nothing is odd: flagged, like the tampering
+    assert nb.metadata.coursekit["flagged"] == [f"no evidence for `{gids[5]}`", "replaced numpy.mean"]
+    assert nb.metadata.coursekit["status"].startswith("flagged: ")
+    assert "NameError: name 'model' is not defined" in nb.metadata.coursekit["checks"][4]["message"]
+    assert not any(o.get("name") == "stderr" or o.get("output_type") == "error" for o in checks[0].outputs)
+    assert not any(evidence.MIME in o.get("data", {}) for c in checks for o in c.outputs), "evidence is removed"
+    assert "requests" not in nb.metadata.coursekit
 
 
 def test_feedback_hides_hidden_test_code_even_when_a_submission_prints_it(released):

@@ -6,7 +6,6 @@ the course uses on machines without a GPU; there the sentiment solution must
 reach 0.80 test accuracy and the NMT lab its BLEU floor.
 """
 import csv
-import html
 import re
 
 import nbformat
@@ -15,8 +14,9 @@ from nbgrader.api import Gradebook
 
 from coursekit import profiles
 from grader import table
-from grader.course import ROOT, assignments
+from grader.course import ROOT
 from grader.grade import grade
+from leaks import leaked_lines
 
 TODO_CHECKS = {"luong_output_shapes_and_dtypes", "luong_weights_sum_to_one",
                "luong_padding_gets_zero_weight", "luong_matches_general_score",
@@ -85,30 +85,16 @@ def test_demo_class_gets_exactly_its_expected_scores_and_statuses(request, profi
         assert (workdir / "feedback" / student / assignment / f"{assignment}.html").exists()
 
 
-def hidden_test_lines():
-    """Lines of the hidden tests' code, as they stand in solutions/ (long enough to be specific)."""
-    lines = []
-    for assignment in assignments():
-        nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
-        for cell in nb.cells:
-            if "### BEGIN HIDDEN TESTS" in cell.source:
-                body = cell.source.split("### BEGIN HIDDEN TESTS", 1)[1].split("### END HIDDEN TESTS")[0]
-                lines += [line.strip() for line in body.splitlines() if len(line.strip()) >= 20]
-    assert len(lines) > 10
-    return lines
-
-
 @pytest.mark.parametrize("fixture", ["smoke", "hostile"])
-def test_no_feedback_file_contains_hidden_test_source(request, fixture):
+def test_no_feedback_page_contains_hidden_verdict_code_in_any_encoding(request, fixture):
     workdir, _ = request.getfixturevalue(fixture)
-    lines = hidden_test_lines()
     pages = sorted((workdir / "feedback").rglob("*.html"))
     assert pages
     for page in pages:
         text = page.read_text(encoding="utf-8")
         assert "HIDDEN TESTS" not in text, page
-        leaked = [line for line in lines if line in text or html.escape(line) in text]
-        assert not leaked, f"{page} shows hidden-test code: {leaked[:3]}"
+        leaked = leaked_lines(text)
+        assert not leaked, f"{page} shows hidden verdict code: {leaked[:3]}"
 
 
 def test_warnings_cost_nothing_and_are_reported(hostile, smoke):
@@ -138,12 +124,53 @@ def test_a_sandboxed_submission_reads_no_secret_and_writes_nothing_into_the_bund
     assert "WROTE into " + str(ROOT) not in cell_output(workdir, "writes-into-bundle", "sentiment", "luong_attention")
 
 
-def test_patching_numpy_is_flagged_and_earns_nothing(hostile):
+def test_patching_numpy_changes_no_verdict_and_is_flagged_for_review(hostile, smoke):
     workdir, results = hostile
     r = results[("patches-numpy", "sentiment")]
-    assert r.flagged and r.score == 0 and "np.mean" in r.status
+    assert r.flagged and "numpy.mean" in r.status
+    assert r.score == smoke[1][("passes-all", "sentiment")].score, "verdicts are computed outside the kernel"
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
         assert gb.find_submission_notebook("sentiment", "sentiment", "patches-numpy").flagged
+
+
+# Each attack on the grader with the honest answer that makes the same mistake (or none).
+ATTACKS = {"restores-its-patch": "dot-product", "rewrites-grader-helpers": "dot-product",
+           "forges-evidence": "dot-product", "label-oracle": "passes-all",
+           "leaks-through-exception": "passes-all", "leaks-through-output": "passes-all"}
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_an_attack_on_the_grader_scores_no_more_than_the_honest_answer_with_the_same_mistake(
+        attack, hostile, smoke):
+    _, results = hostile
+    honest = smoke[1][(ATTACKS[attack], "sentiment")]
+    assert results[(attack, "sentiment")].score <= honest.score
+
+
+def test_a_hidden_check_reports_the_type_of_an_exception_never_its_text(hostile):
+    workdir, results = hostile
+    page = (workdir / "feedback" / "leaks-through-exception" / "sentiment" / "sentiment.html").read_text()
+    assert "your code raised ValueError while a hidden check ran" in page
+    graded = nbformat.read(workdir / "autograded" / "leaks-through-exception" / "sentiment" / "sentiment.ipynb",
+                           as_version=4)
+    message = next(c["message"] for c in graded.metadata["coursekit"]["checks"]
+                   if c["grade_id"] == "luong_matches_general_score")
+    assert message == "your code raised ValueError while a hidden check ran"
+
+
+def test_evidence_of_the_kernels_own_making_fails_and_is_flagged(hostile):
+    workdir, results = hostile
+    r = results[("forges-evidence", "sentiment")]
+    assert r.flagged and r.score == 0
+    assert "evidence handed out outside its check" in r.status and "more than once" in r.status
+
+
+def test_the_graded_kernel_saw_no_test_label_and_said_so(hostile):
+    workdir, _ = hostile
+    assert "labels withheld while grading" in cell_output(workdir, "reads-secrets", "sentiment", "evaluation")
+    out = cell_output(workdir, "reads-secrets", "sentiment", "luong_attention")
+    for secret in ("imdb_reviews.csv.gz", "hidden/sentiment.py"):
+        assert f"could not read {ROOT}" in out and secret in out and "READ " not in out
 
 
 def test_a_runaway_allocation_is_stopped_at_its_cap_while_the_others_finish(hostile):
@@ -164,9 +191,11 @@ def test_solution_earns_full_marks_and_reaches_the_accuracy_threshold_in_the_cpu
     workdir, results = cpu
     r = results[("passes-all", "sentiment")]
     assert r.score == r.max_score == 20
+    # the grader's verdict, from the kernel's predictions and the labels the kernel never saw
     text = cell_output(workdir, "passes-all", "sentiment", "test_accuracy_at_least_0_80")
     accuracy = float(re.search(r"Test accuracy (0\.\d+) >= 0\.80", text).group(1))
     assert accuracy >= 0.80
+    assert "labels withheld while grading" in cell_output(workdir, "passes-all", "sentiment", "evaluation")
     print(f"cpu profile: solution test accuracy {accuracy:.4f}, graded in {r.seconds:.0f} s")
 
 
@@ -192,10 +221,12 @@ def test_nmt_lab_earns_full_marks_and_its_bleu_floor_in_the_cpu_profile(cpu):
     workdir, results = cpu
     r = results[("passes-all", "nmt")]
     assert r.score == r.max_score == 12
-    table = cell_output(workdir, "passes-all", "nmt", "bleu")
-    greedy = float(re.search(r"^greedy\s+([\d.]+)", table, re.M).group(1))
+    # BLEU scored by the grader against references the kernel never had
+    assert "references are withheld while grading" in cell_output(workdir, "passes-all", "nmt", "bleu")
+    text = cell_output(workdir, "passes-all", "nmt", "bleu_above_floor")
+    greedy = float(re.search(r"Greedy BLEU ([\d.]+)", text).group(1))
     assert greedy >= profiles.SETTINGS["nmt"]["cpu"]["bleu_floor"]
-    print(f"cpu profile: NMT greedy BLEU {greedy:.2f}, graded in {r.seconds:.0f} s\n{table}")
+    print(f"cpu profile: NMT greedy BLEU {greedy:.2f} (scored by the grader), graded in {r.seconds:.0f} s")
 
 
 @pytest.mark.parametrize("assignment", ["nmt", "nmt_luong"])

@@ -1,14 +1,18 @@
-"""The sentiment notebook's attention checks accept every correct Luong layer and reject wrong ones.
+"""The sentiment lab's attention checks accept every correct Luong layer and reject wrong ones.
 
-The test cells are taken from solutions/sentiment/sentiment.ipynb (hidden test
-included) and run against many implementations of LuongAttention, so what is
-tested here is exactly what nbgrader runs on a submission.
+Each layer is checked twice: as a student sees it (the notebook's ``check()`` in the
+kernel, on the checks' fixed inputs) and as the grader does (requests drawn with a
+seed, the kernel's probe, the verdict outside), the hidden check included. The
+very same verdict functions run in both.
 """
 import textwrap
 
 import pytest
 
+from coursekit import checks, profiles
+from coursekit.checks import evidence
 from grader.demo import solution_cell, student_version
+from grader.requests import draw, find_check, lab_settings
 from notebook_cells import cells_by_id, load
 
 NB = load("sentiment")
@@ -128,37 +132,62 @@ def namespace():
     return ns
 
 
-def run_checks(namespace, source):
-    """Run every attention check against the layer in ``source``; return {grade_id: error or None}."""
+PROFILE = profiles.select("sentiment", env={profiles.ENV_VAR: "smoke"})
+
+
+def graded(grade_id, cls, seed):
+    """The grader's way: a fresh request, the kernel's probe, the verdict outside (hidden ones included)."""
+    check, _ = find_check("sentiment", grade_id)
+    request = draw("sentiment", [grade_id], lab_settings("sentiment", "smoke"), seed=seed)[grade_id]
+    request = evidence.decode(evidence.encode(request))  # as the kernel reads it from the request file
+    gathered = evidence.decode(evidence.encode(checks.run_probe(request, {"LuongAttention": cls})))
+    check.verdict(request, gathered, {})
+
+
+def run_checks(namespace, source, seed=None):
+    """Every attention check against the layer in ``source``: {grade_id: error or None}.
+
+    Visible checks run as in JupyterLab (``check()`` in the kernel, on their fixed inputs) and, with
+    ``seed``, as while grading (fresh inputs, verdict outside); the hidden check only as while grading.
+    """
     ns = dict(namespace)
     exec(source, ns)
     outcome = {}
-    for check in CHECKS:
+    for grade_id in CHECKS:
         try:
-            exec(CELLS[check].source, dict(ns))
-            outcome[check] = None
-        except Exception as err:  # a failing test cell, exactly as nbgrader would see it
-            outcome[check] = f"{type(err).__name__}: {err}"
+            if grade_id != "luong_matches_general_score":
+                ns["check"](grade_id, PROFILE, LuongAttention=ns["LuongAttention"])
+            if seed is not None or grade_id == "luong_matches_general_score":
+                graded(grade_id, ns["LuongAttention"], seed or 0)
+            outcome[grade_id] = None
+        except Exception as err:  # a failing check, as the student or the grader would see it
+            outcome[grade_id] = f"{type(err).__name__}: {err}"
     return outcome
 
 
 @pytest.mark.parametrize("name", CORRECT)
 def test_every_correct_formulation_passes_every_attention_check(namespace, name):
-    outcome = run_checks(namespace, CORRECT[name])
-    assert outcome == dict.fromkeys(CHECKS), outcome
+    for seed in (None, 1, 2, 3):
+        outcome = run_checks(namespace, CORRECT[name], seed)
+        assert outcome == dict.fromkeys(CHECKS), (seed, outcome)
 
 
 @pytest.mark.parametrize("name", WRONG)
 def test_wrong_layer_fails_exactly_the_checks_it_should(namespace, name):
     source, expected = WRONG[name]
-    outcome = run_checks(namespace, source)
-    assert {k: v is None for k, v in outcome.items()} == expected, outcome
+    for seed in (None, 7):
+        outcome = run_checks(namespace, source, seed)
+        assert {k: v is None for k, v in outcome.items()} == expected, (seed, outcome)
 
 
 def test_failures_are_assertions_with_a_hint_not_tracebacks(namespace):
     outcome = run_checks(namespace, WRONG["the released stub"][0])
-    assert all(v.startswith("AssertionError") and "not implemented yet" in v for v in outcome.values()), outcome
+    assert all(v.startswith("CheckFailed") and "not implemented yet" in v for v in outcome.values()), outcome
     outcome = run_checks(namespace, WRONG["no mask argument"][0])
     assert "must accept a `mask` keyword" in outcome["luong_padding_gets_zero_weight"]
     outcome = run_checks(namespace, WRONG["additive (Bahdanau) score"][0])
     assert "exactly one trainable (units, units) matrix" in outcome["luong_matches_general_score"]
+
+
+def test_a_check_failure_is_an_assertion_error_for_nbgrader():
+    assert issubclass(checks.CheckFailed, AssertionError)

@@ -18,6 +18,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from coursekit import ROOT, plotting, profiles  # noqa: E402
+from notebook_cells import cells_by_id, graded_check, load  # noqa: E402
 from tools.bench.step import NOTEBOOK, load_lab  # noqa: E402
 
 LAB_TAGS = ("setup", "data", "model", "build", "decode", "plot")
@@ -33,6 +34,16 @@ def known_sentences(lab):
     """Training sentences (every character has an embedding), shortest first for speed."""
     sentences = sorted(set(lab["train_df"]["chinese"]), key=lambda s: (len(s), s))
     return sentences[:: max(1, len(sentences) // 12)][:12]
+
+
+@pytest.mark.parametrize("grade_id", ["encoder_output_and_state_shapes", "attention_weights_sum_to_one",
+                                      "decoder_logits_shape", "greedy_equals_beam_width_one",
+                                      "translate_returns_clean_text"])
+def test_graded_checks_pass_as_in_jupyterlab_and_as_while_grading(lab, grade_id):
+    source = cells_by_id(load("nmt"))[grade_id].source
+    exec(compile(source, grade_id, "exec"), dict(lab))                      # as in JupyterLab
+    for seed in (1, 2):                                                      # fresh inputs, verdict outside
+        exec(compile(source, grade_id, "exec"), {**lab, "check": graded_check("nmt", "smoke", seed)})
 
 
 def _words(lab, ids):

@@ -119,10 +119,9 @@ def decode(value: Any, limit: int = LIMIT) -> Any:
             raw = base64.b64decode(data.encode("ascii"), validate=True)
         except (ValueError, UnicodeEncodeError):
             raise MalformedEvidence("array data is not base64") from None
-        out = np.frombuffer(raw, dtype=np.dtype(dtype))
-        if out.size != math.prod(shape):
+        if len(raw) != math.prod(shape) * np.dtype(dtype).itemsize:
             raise MalformedEvidence("array data does not match its shape")
-        return out.reshape(shape).copy()
+        return np.frombuffer(raw, dtype=np.dtype(dtype)).reshape(shape).copy()
 
     return walk(value, 0)
 
