@@ -230,6 +230,25 @@ def test_notebook_runs_in_sandbox_with_numpy_and_course_data(tmp_path):
 
 
 @needs_bwrap
+def test_a_graded_kernel_sees_the_grader_s_data_copy_at_data_and_no_test_label(tmp_path):
+    """While grading, data/ inside the sandbox is the copy with the held-out truth withheld."""
+    from grader.withhold import withheld_data_dir
+    copy = withheld_data_dir()
+    nb = tiny_notebook("import os, coursekit.data as d\n"
+                       "print(d.data_dir(), sorted(os.listdir(d.data_dir())), sorted(d.withheld()))\n"
+                       "print(d.load_imdb()['test'].labels is None, os.path.exists(" + repr(str(copy)) + "))")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COURSE_DATA_DIR", str(copy))
+        client = NotebookClient(nb, kernel_manager_class=SandboxedKernelManager, timeout=120,
+                                resources={"metadata": {"path": str(tmp_path)}})
+        client.execute()
+    first, second = cell_text(nb.cells[0]).splitlines()
+    assert first.startswith(str(ROOT / "data") + " ") and "WITHHELD.json" in first
+    assert "imdb_reviews.csv.gz" in first.split("]")[1]
+    assert second.split() == ["True", "False"], "labels withheld; the copy's real path is not visible"
+
+
+@needs_bwrap
 def test_cell_timeout_interrupts_an_infinite_loop_and_the_next_cell_runs(tmp_path):
     """nbgrader's path: nbclient's time-out calls km.interrupt_kernel() (a control message)."""
     nb = tiny_notebook("while True:\n    pass", "print('after', 6 * 7)")

@@ -121,9 +121,9 @@ def _integrity_cell(code: str, point: str) -> NotebookNode:
 
 def add_integrity_cells(nb, nonce: str) -> None:
     """Snapshot before the first answer cell; verify after every later check and at the end."""
-    first = next((i for i, c in enumerate(nb.cells) if is_answer(c)), None)
+    first = next((i for i, c in enumerate(nb.cells) if is_answer(c) and c.cell_type == "code"), None)
     if first is None:
-        return  # a worked lab: no student code runs
+        return  # a worked lab (its answers, if any, are written text): no student code runs
     later = nb.cells[first:]
     rebound = set().union(*(names_bound(c.source) for c in later if c.cell_type == "code"))
     used = set().union(*(names_used(c.source) for c in later if is_check(c)))

@@ -26,13 +26,21 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 
 def solution_cells(nb) -> list:
-    return [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+    """The answer cells that hold code (the sentiment lab's TODO)."""
+    return [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+            and c.get("cell_type") == "code"]
+
+
+def written_answer_cells(nb) -> list:
+    """The answer cells a TA grades by hand (markdown: the NMT labs' questions)."""
+    return [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+            and c.get("cell_type") == "markdown"]
 
 
 def solution_cell(nb):
     cells = solution_cells(nb)
     if len(cells) != 1:
-        raise ValueError(f"expected exactly one solution cell, found {len(cells)}")
+        raise ValueError(f"expected exactly one code answer cell, found {len(cells)}")
     return cells[0]
 
 
@@ -98,8 +106,13 @@ def _prepend(code: str, body: str) -> str:
 
 def honest_class(assignment: str, released) -> dict[str, dict[str, object]]:
     name = f"{assignment}.ipynb"
-    if not solution_cells(released):
-        return {"passes-all": {name: released}}  # a worked lab: run as released
+    if not solution_cells(released):  # a worked lab: run as released, its questions answered
+        nb = copy.deepcopy(released)
+        solution = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
+        model = {c.metadata["nbgrader"]["grade_id"]: c.source for c in written_answer_cells(solution)}
+        for cell in written_answer_cells(nb):
+            cell.source = "My answer, after running the lab: " + model[cell.metadata["nbgrader"]["grade_id"]]
+        return {"passes-all": {name: nb}}
     bodies = {"passes-all": _reference(assignment), "untouched": None}
     bodies.update(HONEST_VARIANTS.get(assignment, {}))
     class_ = {}

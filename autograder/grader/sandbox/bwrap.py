@@ -70,10 +70,13 @@ def _depth(path: str) -> int:
 
 
 def bwrap_argv(kernel_cmd: list[str], *, cwd: str, runtime_dir: str, readonly: list[str],
-               devices: list[str], env: dict[str, str], bwrap: str = "bwrap") -> list[str]:
+               devices: list[str], env: dict[str, str], bwrap: str = "bwrap",
+               placed: dict[str, str] | None = None) -> list[str]:
     """The full command line running ``kernel_cmd`` in the sandbox.
 
-    ``readonly``: absolute (real) paths bound read-only at the same place;
+    ``readonly``: absolute (real) paths bound read-only at the same place; ``placed``:
+    ``{path inside: real path}`` bound read-only elsewhere (the grader's data copy, seen
+    at ``data/``);
     ``cwd`` and ``runtime_dir`` (connection file + ZMQ sockets) are bound
     read-write; ``devices`` are device nodes passed through (GPUs); ``env`` is
     the kernel's whole environment. Only the system layout (which of /bin, /lib...
@@ -113,6 +116,8 @@ def bwrap_argv(kernel_cmd: list[str], *, cwd: str, runtime_dir: str, readonly: l
         mounts.append((path, ["--dev-bind", path, path]))  # GPUs: device nodes need --dev-bind
     for path in readonly:
         mounts.append((path, ["--ro-bind-try", path, path]))
+    for inside, real in (placed or {}).items():
+        mounts.append((inside, ["--ro-bind", real, inside]))
     mounts.append((cwd, ["--bind", cwd, cwd]))                        # the notebook's folder
     mounts.append((runtime_dir, ["--bind", runtime_dir, runtime_dir]))  # connection file + sockets
     for _, args in sorted(mounts, key=lambda m: _depth(m[0])):  # sorted() is stable

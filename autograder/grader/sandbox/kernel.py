@@ -105,14 +105,15 @@ class SandboxedKernelManager(AsyncKernelManager):
         return spec
 
     def readonly_paths(self, env: dict[str, str] | None = None) -> list[str]:
-        """What the kernel may read besides the system: Python, the lab library and the font, the
-        data (``$COURSE_DATA_DIR`` when the grader set it: the copy with the truth withheld; else
-        ``data/``), the folder of the grader's request file, and the extras."""
+        """What the kernel may read besides the system, at the same paths: Python, the lab library
+        and the font, ``data/`` (unless the grader gives its own copy: see :meth:`placed_paths`),
+        the folder of the grader's request file, and the extras."""
         env = {} if env is None else env
         paths = {os.path.realpath(p) for p in (sys.prefix, sys.exec_prefix, sys.base_prefix,
                                                 sys.base_exec_prefix)}
         paths |= {str(ROOT / name) for name in BUNDLE_READONLY}
-        paths.add(os.path.realpath(env.get(DATA_ENV) or ROOT / "data"))
+        if not env.get(DATA_ENV):
+            paths.add(str(ROOT / "data"))
         if env.get(REQUESTS_ENV):
             paths.add(os.path.dirname(os.path.realpath(env[REQUESTS_ENV])))
         paths |= {os.path.realpath(p) for p in self.extra_readonly}
@@ -121,6 +122,16 @@ class SandboxedKernelManager(AsyncKernelManager):
             raise ValueError(f"refusing to expose {bad} to student code: each would show the "
                              f"whole bundle ({ROOT}) or the home folder")
         return sorted(paths)
+
+    @staticmethod
+    def placed_paths(env: dict[str, str]) -> dict[str, str]:
+        """``{path inside: real path}``: the grader's data copy (``$COURSE_DATA_DIR``, the truth
+        withheld) is what the kernel sees at ``data/``, so nothing else of the bundle shows."""
+        if not env.get(DATA_ENV):
+            return {}
+        real = os.path.realpath(env[DATA_ENV])
+        env[DATA_ENV] = str(ROOT / "data")
+        return {str(ROOT / "data"): real}
 
     async def _async_pre_start_kernel(self, **kw):
         bwrap = bwrap_path()
@@ -147,7 +158,8 @@ class SandboxedKernelManager(AsyncKernelManager):
             kernel_cmd = [*kernel_cmd, "--IPKernelApp.parent_handle=1"]
         env = sandbox_env(kw.get("env") or dict(os.environ), self.env_keep)
         readonly = self.readonly_paths(env)
-        kernel_cmd = bwrap_argv(kernel_cmd, cwd=cwd, runtime_dir=self._sandbox_dir,
+        placed = self.placed_paths(env)
+        kernel_cmd = bwrap_argv(kernel_cmd, cwd=cwd, runtime_dir=self._sandbox_dir, placed=placed,
                                 readonly=readonly, devices=gpu_device_paths(), env=env, bwrap=bwrap)
         kernel_cmd = self._cap_memory(kernel_cmd)
         kw["cwd"] = cwd
