@@ -84,4 +84,5 @@ report: $(STAMP) ## run every lab (Bahdanau, 3 Luong scores, sentiment) into rep
 clean: ## delete grading results (autograded/, feedback/, gradebook, grades.csv) and report/
 	rm -rf autograder/submitted autograder/autograded autograder/feedback \
 	       autograder/gradebook.db autograder/grades.csv autograder/grading.log autograder/.work autograder/grading-state.json \
+	       autograder/.results autograder/class-report.html \
 	       report

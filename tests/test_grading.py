@@ -169,8 +169,8 @@ def test_the_graded_kernel_saw_no_test_label_and_said_so(hostile):
     workdir, _ = hostile
     assert "labels withheld while grading" in cell_output(workdir, "reads-secrets", "sentiment", "evaluation")
     out = cell_output(workdir, "reads-secrets", "sentiment", "luong_attention")
-    for secret in ("imdb_reviews.csv.gz", "hidden/sentiment.py"):
-        assert f"could not read {ROOT}" in out and secret in out and "READ " not in out
+    assert f"could not read {ROOT / 'autograder' / 'grader' / 'hidden' / 'sentiment.py'}" in out
+    assert "test labels seen from inside: ['']" in out, "data/ in the sandbox is the copy without them"
 
 
 def test_a_runaway_allocation_is_stopped_at_its_cap_while_the_others_finish(hostile):
@@ -234,5 +234,8 @@ def test_nmt_smoke_run_passes_every_check_but_the_bleu_floor(smoke, assignment):
     """Smoke trains for seconds: the BLEU floor must fail there, and nothing else may."""
     workdir, _ = smoke
     scores = cell_scores(workdir, "passes-all", assignment)
+    written = {name for name in scores if name.startswith("answer_")}
+    assert len(written) == 2 and all(scores[name] is None for name in written), "left for a TA to grade"
+    scores = {name: score for name, score in scores.items() if name not in written}
     assert len(scores) == 6
     assert {name for name, score in scores.items() if score == 0} == {"bleu_above_floor"}

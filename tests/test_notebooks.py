@@ -21,7 +21,7 @@ def test_notebooks_are_committed_without_outputs(path):
 def test_graded_cells_start_with_a_check_that_docstring_and_have_points(assignment):
     for grade_id, cell in cells_by_id(load(assignment)).items():
         meta = cell.metadata["nbgrader"]
-        if meta.get("grade"):
+        if meta.get("grade") and not meta.get("solution"):
             assert re.fullmatch(r"[a-z0-9_]+", grade_id), grade_id
             assert cell.source.startswith('"""Check that '), grade_id
             assert meta.get("points", 0) > 0 and meta.get("locked"), grade_id
@@ -64,10 +64,21 @@ WORKED_LAB_CHECKS = {
 }
 
 
+WRITTEN_ANSWERS = {"nmt": {"answer_beam_width": 2, "answer_early_stopping": 2},
+                   "nmt_luong": {"answer_query": 2, "answer_input_feeding": 2}}
+
+
 @pytest.mark.parametrize("assignment", sorted(WORKED_LAB_CHECKS))
-def test_nmt_labs_are_worked_labs_with_their_checks(assignment):
+def test_nmt_labs_are_worked_labs_with_their_checks_and_written_answers(assignment):
     nb = load(assignment)
-    assert not [c for c in nb.cells if c.metadata["nbgrader"].get("solution")]
+    assert not [c for c in nb.cells if c.metadata["nbgrader"].get("solution") and c.cell_type == "code"]
     points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
-              for c in nb.cells if c.metadata["nbgrader"].get("grade")}
+              for c in nb.cells if c.metadata["nbgrader"].get("grade") and not c.metadata["nbgrader"].get("solution")}
     assert points == WORKED_LAB_CHECKS[assignment]
+    written = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"] for c in nb.cells
+               if c.metadata["nbgrader"].get("solution") and c.cell_type == "markdown"
+               and c.metadata["nbgrader"].get("grade") and not c.metadata["nbgrader"].get("locked")}
+    assert written == WRITTEN_ANSWERS[assignment], "answers a TA grades by hand, unlocked for the student"
+    released = cells_by_id(load(assignment, "labs"))
+    for grade_id in written:
+        assert "YOUR ANSWER HERE" in released[grade_id].source, "the model answer is not released"

@@ -5,12 +5,12 @@ use the smoke profile; test_grading.py grades the honest demo class one submissi
 at a time, so its scores are the reference the parallel and Dask runs must equal.
 """
 import os
-import shutil
 import signal
 import subprocess
 import threading
 import time
 
+import nbformat
 import pytest
 
 from grader import workers
@@ -26,11 +26,14 @@ def test_one_worker_per_gpu_each_seeing_only_its_gpu():
     assert len(workers.worker_envs(2, ["0", "1", "2", "3"])) == 2
 
 
-def test_without_gpus_the_cores_are_split_between_workers():
+def test_without_gpus_each_worker_may_use_every_core_unless_told_to_split(monkeypatch):
     envs = workers.worker_envs(None, [], cores=2, memory=24 * 2**30)
-    assert [e["TF_NUM_INTRAOP_THREADS"] for e in envs] == ["1", "1"]
+    assert envs == [{"CUDA_VISIBLE_DEVICES": ""}] * 2, "the last unit, alone, gets the whole machine"
+    monkeypatch.setenv("COURSEKIT_THREAD_SPLIT", "1")
+    assert [e["TF_NUM_INTRAOP_THREADS"] for e in workers.worker_envs(None, [], cores=2, memory=24 * 2**30)] == ["1", "1"]
     envs = workers.worker_envs(4, [], cores=16)
     assert len(envs) == 4 and all(e["TF_NUM_INTRAOP_THREADS"] == "4" for e in envs)
+    monkeypatch.delenv("COURSEKIT_THREAD_SPLIT")
     assert len(workers.worker_envs(None, [], cores=16, memory=64 * 2**30)) == 16
     assert len(workers.worker_envs(None, [], cores=16, memory=8 * 2**30)) == 2, "memory bounds the workers"
     assert workers.worker_envs(None, [], cores=8, memory=2**30) == [{"CUDA_VISIBLE_DEVICES": ""}]
@@ -70,9 +73,13 @@ def test_a_second_run_grades_nothing_and_reuses_every_score(sequential):
 
 def test_killing_one_worker_loses_only_its_submission(tmp_path):
     submitted = tmp_path / "submitted"
-    source = DEMO / "honest" / "passes-all" / "sentiment"
-    for student in ("anna", "victim", "zoe"):
-        shutil.copytree(source, submitted / student / "sentiment")
+    source = DEMO / "honest" / "passes-all" / "sentiment" / "sentiment.ipynb"
+    for student in ("anna", "victim", "zoe"):  # three different answers: three units
+        nb = nbformat.read(source, as_version=4)
+        answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+        answer.source += f"\n# written by {student}"
+        (submitted / student / "sentiment").mkdir(parents=True)
+        nbformat.write(nb, submitted / student / "sentiment" / "sentiment.ipynb")
     outcome = {}
     runner = threading.Thread(target=lambda: outcome.setdefault("results", grade(
         tmp_path, profile="smoke", only=["sentiment"], jobs=2)))

@@ -1,4 +1,5 @@
-"""`make report` (tools/report) and plotting.training_curves, on fake summaries: no training."""
+"""`make report` (tools/report), its formulas (coursekit.mathml) and plotting.training_curves, on fake
+summaries: no training."""
 import json
 import os
 import re
@@ -15,9 +16,15 @@ import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from markupsafe import Markup  # noqa: E402
 
 from coursekit import plotting, profiles  # noqa: E402
+from coursekit.mathml import latex_to_mathml, text_with_math  # noqa: E402
 import tools.report as report  # noqa: E402
+import tools.report.execute  # noqa: E402,F401 - the runner, whose ROOT a test moves
+
+REPORT_PACKAGE = Path(report.__file__).parent
+MATHML_NS = 'xmlns="http://www.w3.org/1998/Math/MathML"'
 
 EXAMPLES = ["你今晚會去派對嗎?", "我有一隻貓。", "这本书很有意思。"]
 TRANSLATIONS = {"你今晚會去派對嗎?": "are you going to the party tonight ?",
@@ -206,6 +213,42 @@ def test_report_is_self_contained(rendered):
     assert "@font-face" in text and "data:font/woff;base64," in text  # Chinese renders without a CJK font
 
 
+
+def test_report_typesets_its_formulas_as_mathml_without_a_script(rendered):
+    _, _, text = rendered
+    assert text.count("<math") >= 10
+    assert "$" not in text and "\\top" not in text and "\\bar" not in text  # no LaTeX left raw
+    assert not re.search(r"<script", text, re.I) and "mathjax" not in text.lower()
+    assert "http" not in text.replace(MATHML_NS, "")  # nothing fetched: the namespace is only a name
+    scores = text[text.index('<table class="scores">'):]
+    scores = scores[: scores.index("</table>")]
+    for run in [*NMT_RUNS, FAILED_RUN]:  # every translation run's score function, failed runs too
+        row = scores[scores.index(f"<span class=run>{run}</span>"):]
+        assert row.index("<math") < row.index("</tr>"), run
+    assert 'display="block"' in text  # the softmax over the scores, displayed
+
+
+def test_text_with_math_converts_formulas_and_escapes_the_rest():
+    html = text_with_math("if a < b: $x^2$, then $$\\frac{1}{2}$$ costs \\$5, or $5 and $6")
+    assert isinstance(html, Markup)
+    assert html.startswith("if a &lt; b: <math") and html.count("<math") == 2
+    assert 'display="inline"><mrow><msup><mi>x</mi><mn>2</mn></msup>' in html
+    assert 'display="block"><mrow><mfrac>' in html
+    assert html.endswith("</math> costs $5, or $5 and $6")  # prices are not formulas
+    marked = text_with_math(Markup("<b>Score</b> $a &lt; b$"))  # already HTML: kept, entities read
+    assert marked.startswith("<b>Score</b> <math") and "<mo>&#x0003C;</mo>" in marked
+    assert text_with_math("broken: $x^$") == "broken: $x^$"  # left readable, not raised
+    with pytest.raises(Exception):
+        latex_to_mathml("x^")
+
+
+def test_report_html_comes_from_templates_only():
+    """No HTML tag is written in the report's Python; every page element is in templates/."""
+    tag = re.compile(r"<(html|head|body|section|div|table|tr|td|th|p|span|b|a|img|pre|ul|li|h[1-6])[\s>]")
+    for module in REPORT_PACKAGE.glob("*.py"):
+        assert not tag.search(module.read_text(encoding="utf-8")), module.name
+    assert (REPORT_PACKAGE / "templates" / "index.html.j2").is_file()
+
 def test_report_tolerates_missing_keys(tmp_path):
     runs_dir = tmp_path / "runs"
     for run, summary in {"bahdanau": {"lab": "nmt", "metrics": {"bleu_greedy": 12.0}},
@@ -238,7 +281,7 @@ def test_runner_executes_each_notebook_with_its_environment(tmp_path, monkeypatc
     for spec in report.RUNS.values():
         (fake_root / spec.notebook).parent.mkdir(parents=True, exist_ok=True)
         (fake_root / spec.notebook).write_text("{}")
-    monkeypatch.setattr(report, "ROOT", fake_root)
+    monkeypatch.setattr(report.execute, "ROOT", fake_root)  # where the runner finds the notebooks
     monkeypatch.setenv("COURSE_PROFILE", "full")  # the option wins over the caller's environment
     monkeypatch.delenv("LUONG_SCORE", raising=False)
     calls = []

@@ -92,7 +92,8 @@ def test_a_label_oracle_works_where_labels_are_visible_and_nowhere_else(monkeypa
         ns = {"keras": keras, "tf": tf, "np": np}
         try:
             exec(attacks.LABEL_ORACLE, ns)
-            found = run_probe(request, {"model": Untrained(), "encode_texts": encode_texts})
+            test_texts = data.load_imdb()["test"].texts[:2000]
+            found = run_probe(request, {"model": Untrained(), "tokens": encode_texts(test_texts)})
         finally:
             keras.Model.__call__ = real_call
         try:

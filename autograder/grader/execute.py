@@ -3,7 +3,9 @@
 :class:`GradeExecute` replaces nbgrader's ``Execute`` in the autograde pipeline:
 it runs the kernel in the sandbox (:mod:`grader.sandbox`), gives every cell the
 profile's time limit and the whole notebook its own, and stops at the first
-time-out or kernel death, remembering in which cell it happened.
+time-out or kernel death, remembering in which cell it happened. Cells the lab
+marks ``skip_while_grading`` (display only, needed by no check, such as the
+sentiment lab's bag-of-words baseline) are not run; the feedback says so.
 """
 from __future__ import annotations
 
@@ -106,6 +108,11 @@ class GradeExecute(Execute):
         self.nb.metadata["language_info"] = info["content"]["language_info"]
         for index, cell in enumerate(self.nb.cells):
             if cell.cell_type != "code":
+                continue
+            skip = cell.metadata.get(META, {}).get("skip_while_grading")
+            if skip:  # display only, and no check needs it: not worth a student's grading time
+                cell.metadata[META]["ran"] = "skipped"
+                self.nb.metadata[META].setdefault("skipped", []).append(str(skip))
                 continue
             remaining = limit - (time.monotonic() - start)
             if remaining <= 1:

@@ -1,28 +1,47 @@
-"""Feedback HTML a student can read and forward without giving the hidden tests away.
+"""Feedback HTML a student can read offline and forward without giving the hidden tests away.
 
 nbgrader's own ``generate_feedback`` renders the autograded notebook, hidden test
-source included (nbgrader issue #917). We render it ourselves instead:
+source included (nbgrader issue #917). We render it ourselves instead, with nbconvert's
+HTMLExporter and the template directory ``templates/feedback`` (it extends nbconvert's
+``lab`` template):
 
-* a summary at the top: score, status, every warning, and per check its name,
-  points earned / possible, passed or failed, and the assertion message;
-* the notebook as graded (the released lab with the student's answer), where a
-  hidden check shows only its "Check that ..." docstring and its result: no
-  source, no traceback, no output;
+* a summary at the top (``summary.html.j2``): score, status, notes, warnings, and per
+  graded item its name, points earned / possible, result and message: the autograder's
+  checks and the answers graded by hand (``manual``);
+* the notebook as graded (the released lab with the student's answer), each check
+  followed by its result, each answer graded by hand by its grade and the TA's comment;
+  a hidden check shows only its "Check that ..." docstring and its result: no source,
+  no traceback, no output;
 * the cells the autograder adds for its integrity checks are left out;
+* formulas in markdown become MathML (:func:`coursekit.mathml.latex_to_mathml`), so the
+  page loads no MathJax and no other script from the network;
 * last, every line of hidden-test source that is long enough to be specific is
   redacted wherever it still appears (for example printed by the submission).
+
+This module only prepares plain data (the page's notebook, the summary's rows); all
+markup comes from the templates.
 """
 from __future__ import annotations
 
 import copy
 import html
 import re
+from pathlib import Path
 
 import nbformat
+from jinja2 import pass_context
+from mistune import HTMLRenderer
+from nbconvert import HTMLExporter
+from nbconvert.filters.markdown_mistune import (IPythonRenderer, MarkdownWithMath, MathBlockParser,
+                                                MathInlineParser)
+
+from coursekit.mathml import latex_to_mathml
 
 from .cells import META, grade_id, is_check
 
 REDACTED = "[hidden test code]"
+TEMPLATES = Path(__file__).parent / "templates"
+HIDDEN_NOTE = "# (hidden check: its code is not shown)"
 
 
 def _docstring(source: str) -> str:
@@ -50,63 +69,155 @@ def redact(text: str, lines: list[str]) -> str:
     return text
 
 
-def _summary_html(student, assignment, score, max_score, status, warnings, checks) -> str:
-    rows = []
-    for c in checks:
-        mark = "passed" if c["passed"] else "failed"
-        earned = c["points"] if c["passed"] else 0
-        message = html.escape(c.get("message", ""))
-        if c.get("warnings"):
-            message += ("<br><small>warning printed (costs nothing): "
-                        + html.escape(" ".join(w.strip() for w in c["warnings"])[:400]) + "</small>")
-        rows.append(f"<tr><td><code>{html.escape(c['grade_id'])}</code>{' (hidden)' if c.get('hidden') else ''}"
-                    f"</td><td>{earned:g} / {c['points']:g}</td><td class='{mark}'>{mark}</td>"
-                    f"<td>{message}</td></tr>")
-    items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
-    score_text = "-" if score is None else f"{score:g} / {max_score:g}"
-    return (
-        "<div class='coursekit-summary'>"
-        "<style>.coursekit-summary td,.coursekit-summary th{padding:4px 10px;border-bottom:1px solid #ddd;"
-        "text-align:left;vertical-align:top}.coursekit-summary .passed{color:#11763b;font-weight:bold}"
-        ".coursekit-summary .failed{color:#b00020;font-weight:bold}</style>"
-        f"<h1>Feedback: {html.escape(assignment)}</h1>"
-        f"<p><b>Student:</b> {html.escape(student)} &nbsp; <b>Score:</b> {score_text} &nbsp; "
-        f"<b>Status:</b> {html.escape(status)}</p>"
-        + (f"<p><b>Notes</b></p><ul>{items}</ul>" if items else "")
-        + ("<table><tr><th>check</th><th>points</th><th>result</th><th>message</th></tr>"
-           + "".join(rows) + "</table>" if rows else "")
-        + "<p>Below: your notebook as it was graded (the released lab with your answer cells). "
-          "Hidden checks show only what they check and their result.</p></div>")
+# ---------------------------------------------------------------- math in markdown, as MathML
+
+class _BlockParser(MathBlockParser):
+    """nbconvert's block parser, with display math (``$$``) starting a line only. mistune looks for
+    block rules anywhere in a paragraph that starts with punctuation, so a ``$$`` in a code span
+    there (a shell's PID) would open a formula that swallows the headings and lists after it."""
+    SPECIFICATION = {**MathBlockParser.SPECIFICATION,
+                     "multiline_math": MathBlockParser.SPECIFICATION["multiline_math"].replace(
+                         r"(?<!\\)[$]{2}", r"^ {0,3}[$]{2}", 1)}
+
+
+class _InlineParser(MathInlineParser):
+    """nbconvert's inline parser, with pandoc's rule for ``$...$``: the opening ``$`` is followed
+    by a non-space, the closing one follows a non-space and is not followed by a digit, and the
+    formula holds no unescaped ``$``. So "$5 and $10" and "$HOME or $PATH" stay text."""
+    SPECIFICATION = {**MathInlineParser.SPECIFICATION,
+                     "inline_math_tex": r"(?<![$\\])\$(?=[^\s$])"
+                                        r"(?P<math_inline_tex>(?:[^$\\]|\\.)+?)(?<=[^\s\\])\$(?![$\d])"}
+
+
+class _MathMLRenderer(IPythonRenderer):
+    """nbconvert's markdown renderer, with formulas typeset as MathML instead of left for MathJax.
+    A formula latex2mathml cannot read is shown as its source, in a code span."""
+
+    def _math(self, latex: str, display: bool, shown: str) -> str:
+        try:
+            return str(latex_to_mathml(latex, display=display))
+        except Exception:  # noqa: BLE001 - latex2mathml raises many kinds of errors on bad LaTeX
+            return self.codespan(shown)
+
+    def heading(self, text: str, level: int, **attrs) -> str:
+        # nbconvert adds the heading's anchor by re-serialising it with ElementTree, which renames
+        # namespaced MathML elements "ns0:math": a heading with a formula goes without its anchor.
+        if "<math" in text:
+            return HTMLRenderer.heading(self, text, level, **attrs)
+        return super().heading(text, level, **attrs)
+
+    def inline_math(self, body: str) -> str:
+        return self._math(body, False, f"${body}$")
+
+    def block_math(self, body: str) -> str:
+        return self._math(body, True, f"$${body}$$")
+
+    def latex_environment(self, name: str, body: str) -> str:
+        source = f"\\begin{{{name}}}{body}\\end{{{name}}}"
+        return self._math(source, True, source)
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbconvert's HTML exporter with the feedback templates and markdown math as MathML."""
+
+    def __init__(self, **kw):
+        super().__init__(template_name="feedback", extra_template_basedirs=[str(TEMPLATES)],
+                         theme="light", **kw)
+
+    @pass_context
+    def markdown2html(self, context, source):
+        cell = context.get("cell", {})
+        renderer = _MathMLRenderer(
+            escape=False, attachments=cell.get("attachments", {}), embed_images=self.embed_images,
+            path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+            anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
+            **self.lexer_options)
+        return MarkdownWithMath(renderer=renderer, block=_BlockParser(),
+                                inline=_InlineParser(hard_wrap=False)).render(source)
+
+
+# ---------------------------------------------------------------- the page's data
+
+def _num(x) -> str:
+    return "–" if x is None else f"{float(x):g}"
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def check_row(check: dict) -> dict:
+    """One check of the verdicts' record as the summary and the notebook show it."""
+    passed = bool(check.get("passed"))
+    return {"grade_id": check["grade_id"], "hidden": bool(check.get("hidden")),
+            "points": f"{_num(check['points'] if passed else 0)} / {_num(check['points'])}",
+            "state": "passed" if passed else "failed", "result": "passed" if passed else "failed",
+            "message": check.get("message", ""),
+            "warnings": _shorten(" ".join(w.strip() for w in check.get("warnings") or []), 400)}
+
+
+def manual_row(item: dict) -> dict:
+    """One answer graded by hand: ``{"grade_id", "points" (None: not graded yet), "max_points", "comment"}``."""
+    graded = item.get("points") is not None
+    return {"grade_id": item["grade_id"], "hidden": False,
+            "points": f"{_num(item.get('points'))} / {_num(item.get('max_points'))}",
+            "state": "manual" if graded else "pending",
+            "result": "graded by a TA" if graded else "needs manual grade",
+            "message": item.get("comment") or "", "warnings": ""}
+
+
+def page_notebook(nb, checks: list[dict], manual: list[dict]):
+    """The notebook the page shows: no integrity cells, hidden checks reduced to their docstring,
+    and a ``feedback`` entry in the metadata of every graded cell (its row, for the templates)."""
+    page = nbformat.v4.new_notebook()
+    if nb is None:
+        return page
+    if nb.metadata.get("language_info"):  # the lexer of the code cells
+        page.metadata["language_info"] = copy.deepcopy(nb.metadata["language_info"])
+    rows = {c["grade_id"]: check_row(c) for c in checks}
+    rows.update({m["grade_id"]: manual_row(m) for m in manual})
+    for cell in nb.cells:
+        if cell.metadata.get(META, {}).get("role") == "integrity":
+            continue
+        row = rows.get(grade_id(cell))
+        cell = copy.deepcopy(cell)
+        cell.metadata = {}
+        if cell.cell_type == "code" and "BEGIN HIDDEN TESTS" in cell.source:
+            cell.source = (_docstring(cell.source) + "\n" + HIDDEN_NOTE).strip()
+            cell.outputs = []
+            row = row or {"grade_id": "", "hidden": True, "points": "", "state": "failed",
+                          "result": "not graded", "message": "", "warnings": ""}
+        if row:
+            cell.metadata["feedback"] = row
+        page.cells.append(cell)
+    return page
+
+
+def summary(*, student, assignment, score, max_score, status, warnings, notes, rows, has_notebook) -> dict:
+    return {"student": student, "assignment": assignment, "has_notebook": has_notebook,
+            "score": "–" if score is None else f"{_num(score)} / {_num(max_score)}",
+            "status": status, "status_ok": status == "ok",
+            "notes": [str(n) for n in notes], "warnings": [str(w) for w in warnings], "rows": rows}
 
 
 def render(nb, *, student: str, assignment: str, score, max_score, status: str,
-           warnings=(), redact_lines: list[str] | None = None) -> str:
-    """The feedback page of one graded notebook (``nb`` may be ``None`` for an unreadable one)."""
-    from nbconvert import HTMLExporter
+           warnings=(), redact_lines: list[str] | None = None, notes=(), manual=()) -> str:
+    """The feedback page of one graded notebook (``nb`` may be ``None`` for an unreadable one).
 
+    ``notes``: sentences shown under the status; ``manual``: the answers graded by hand, as
+    ``{"grade_id", "points" (None: not graded yet), "max_points", "comment"}``.
+    """
     record = nb.metadata.get(META, {}) if nb is not None else {}
-    lines = hidden_lines(nb) if nb is not None else []
-    lines += list(redact_lines or [])
-    page = nbformat.v4.new_notebook()
-    summary = _summary_html(student, assignment, score, max_score, status, warnings,
-                            record.get("checks", []))
-    page.cells.append(nbformat.v4.new_markdown_cell(summary))
-    results = {c["grade_id"]: c for c in record.get("checks", [])}
-    for cell in (nb.cells if nb is not None else []):
-        if cell.metadata.get(META, {}).get("role") == "integrity":
-            continue
-        hidden = cell.cell_type == "code" and "BEGIN HIDDEN TESTS" in cell.source
-        result = results.get(grade_id(cell), {})
-        cell = copy.deepcopy(cell)
-        cell.metadata = {}
-        if hidden:
-            cell.source = _docstring(cell.source) + "\n# (hidden check: its code is not shown)"
-            text = "passed" if result.get("passed") else "failed: " + result.get("message", "")
-            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text + "\n")]
-        page.cells.append(cell)
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(page)
+    checks, manual = list(record.get("checks", [])), list(manual)
+    lines = (hidden_lines(nb) if nb is not None else []) + list(redact_lines or [])
+    page = page_notebook(nb, checks, manual)
+    rows = [check_row(c) for c in checks] + [manual_row(m) for m in manual]
+    resources = {"metadata": {"name": f"{assignment} – feedback for {student}"},
+                 "feedback": summary(student=student, assignment=assignment, score=score,
+                                     max_score=max_score, status=status, warnings=warnings,
+                                     notes=notes, rows=rows, has_notebook=nb is not None)}
+    body, _ = FeedbackExporter().from_notebook_node(page, resources=resources)
     body = redact(body, lines)
     if "HIDDEN TESTS" in body:
         raise RuntimeError("feedback would reveal hidden test markers")
     return body
-

@@ -1,27 +1,37 @@
 """`make grade`: every student folder under ``<workdir>/submitted/`` is accounted for.
 
-Each submission is graded on its own (:mod:`grader.unit`: answer-only rebuild,
-sandboxed kernel, evidence out of the kernel and verdicts outside), its grades
-are merged into the course gradebook, its feedback page is written, and a row
-goes to ``<workdir>/grades.csv`` and the table, whatever happened. With no
-submissions at all, the shipped honest demo class is graded and its scores and
-statuses are compared with ``autograder/demo/expected_scores.csv``.
+Each submission is rebuilt from the released lab (answer-only) and keyed by what
+executing it depends on (:mod:`grader.plan`, :mod:`grader.keys`). Identical work
+is executed once: one unit per distinct key (:mod:`grader.unit`: sandboxed kernel,
+evidence out of the kernel, verdicts outside), the longest expected first, on local
+workers or Dask (:mod:`grader.workers`). A unit's result is kept by key
+(:mod:`grader.store`) and served to every student who shares it, each with their
+own gradebook entry, graded notebook and feedback page (:mod:`grader.deliver`).
+Results end up in ``grades.csv``, the course gradebook, ``class-report.html`` and
+the table. With no submissions at all, the shipped honest demo class is graded and
+compared with ``autograder/demo/expected_scores.csv``.
 """
 from __future__ import annotations
 
+import os
 import shutil
+from collections import Counter
 from pathlib import Path
 
 from coursekit import profiles
 
-from . import demo, sandbox as sandboxing, workers
+from . import demo, keys, sandbox as sandboxing, store, workers
+from .classreport import read_run, write_class_report
 from .course import AUTOGRADER, DEMO, assignments
-from .discover import discover
+from .deliver import deliver, fail, refresh
+from .discover import discover, read_notebook
 from .nbcommand import generate
+from .plan import Entry, Unit, longest_first, prepare, released, units
 from .sandbox.cgroups import default_memory_limit, memory_cap_support
-from .state import load_state, save_state, submission_key
+from .state import add_timing, load_state, save_state
 from .table import Result, Results, print_table, write_csv
-from .unit import Run, finish, grade_one, not_gradable, unit_spec
+from .unit import Run, collect, run_unit, unit_spec
+from .withhold import withheld_data_dir
 
 
 def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool | None = None,
@@ -30,41 +40,128 @@ def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool
           force: bool = False, scheduler: str | None = None, memory: str | None = None) -> "Results":
     """Grade every student folder under ``workdir/submitted`` and return one result per row.
 
-    ``only`` restricts grading to some assignments (default: all of them); ``sandbox``
-    is auto / require / off (default: ``$SANDBOX`` or auto). Submissions whose content,
-    assignment and profile are unchanged since the last run are not graded again
-    (``force`` grades everything, ``students`` grades just those). ``jobs`` workers
-    run side by side (default: one per GPU, else one per core); ``scheduler``
-    sends the work to Dask instead (``local``, ``tcp://host:8786``, ``slurm``, ``pbs``).
+    ``only`` restricts grading to some assignments (default: all); ``sandbox`` is auto /
+    require / off (default: ``$SANDBOX`` or auto). Unchanged submissions are not graded
+    again, and identical work is executed once, also across runs (``force`` executes
+    everything again, ``students`` grades just those again). ``jobs`` workers run side by
+    side (default: one per GPU, else one per core as memory allows); ``scheduler`` sends the
+    work to Dask instead (``local``, ``tcp://host:8786``, ``slurm``, ``pbs``).
     """
     workdir = Path(workdir).resolve()
-    submitted = workdir / "submitted"
     known = assignments()
-    graded_assignments = [a for a in known if not only or a in only]
-    if only and set(only) - set(graded_assignments):
-        raise SystemExit(f"unknown assignment(s) {sorted(set(only) - set(graded_assignments))}; "
-                         f"known: {', '.join(known)}")
-    mode = sandbox or sandboxing.mode_from_env()
-    use_sandbox, message = sandboxing.decide(mode)
+    graded = [a for a in known if not only or a in only]
+    if only and set(only) - set(graded):
+        raise SystemExit(f"unknown assignment(s) {sorted(set(only) - set(graded))}; known: {', '.join(known)}")
+    use_sandbox, message = sandboxing.decide(sandbox or sandboxing.mode_from_env())
     print(message, flush=True)
-    chosen = {lab: profiles.select(lab, env={profiles.ENV_VAR: profile} if profile else None)
-              for lab in graded_assignments}
-    has_submissions = submitted.is_dir() and any(p.is_dir() for p in submitted.iterdir())
-    if use_demo or (use_demo is None and not has_submissions):
-        print(f"No submissions in {submitted}: grading the shipped {demo_class} demo class "
-              f"({DEMO / demo_class}).")
+    chosen = {lab: profiles.select(lab, env={profiles.ENV_VAR: profile} if profile else None) for lab in graded}
+    submitted = workdir / "submitted"
+    if use_demo or (use_demo is None and not (submitted.is_dir() and any(p.is_dir() for p in submitted.iterdir()))):
+        print(f"No submissions in {submitted}: grading the shipped {demo_class} demo class ({DEMO / demo_class}).")
         demo.seed(submitted, demo_class)
         use_demo = True
+    run, envs, where = _session(workdir, known, chosen, use_sandbox, jobs, jobs_per_gpu, memory, scheduler)
+
+    state = load_state(workdir)
+    rows: dict[str, Result] = {}
+    entries: list[Entry] = []
+    subs = discover(submitted, graded, known)
+    for sub in subs:
+        rid = f"{sub.student}/{sub.assignment}"
+        saved = state["rows"].get(rid)
+        wanted = students is None or sub.student in students
+        if sub.problem is None:
+            try:
+                sub.notebook = read_notebook(sub.path)
+            except ValueError as err:
+                sub.problem = str(err)
+        if sub.problem is not None:
+            rows[rid] = fail(sub, sub.problem, run)
+            continue
+        entry = prepare(sub, chosen[sub.assignment])
+        unchanged = (saved and saved.get("content") == entry.content and not force
+                     and store.load(workdir, saved["key"]) is not None)
+        if saved and (not wanted or (unchanged and students is None)):
+            rows[rid] = Result(**{**saved["result"], "reused": True})
+        elif not wanted:
+            rows[rid] = Result(sub.student, sub.assignment, status="not graded yet (this run graded only "
+                               + ", ".join(students) + ")", warnings=list(entry.warnings))
+        else:
+            entries.append(entry)
+
+    todo, served = [], []
+    for unit in units(entries):
+        again = force or (students is not None and any(e.sub.student in students for e in unit.entries))
+        found = None if again else store.load(workdir, unit.key)
+        (served if found else todo).append((unit, found))
+    _announce(graded, chosen, entries, todo, served, rows, where, run)
+
+    sharing = Counter([e.key for e in entries] + [state["rows"][rid]["key"] for rid, r in rows.items() if r.reused])
+
+    def finish(unit: Unit, outcome: store.Outcome | None, why: str | None) -> list[Result]:
+        results = []
+        for entry in unit.entries:
+            if outcome is None:
+                results.append(fail(entry, why, run))
+                continue
+            previous = state["rows"].get(entry.row)
+            results.append(deliver(entry, outcome, run, shared=sharing[unit.key],
+                                   resubmitted=not previous or previous.get("content") != entry.content))
+        return results
+
+    for unit, outcome in served:
+        for result in finish(unit, outcome, None):
+            rows[f"{result.student}/{result.assignment}"] = result
+    order = [unit for unit in longest_first([u for u, _ in todo], chosen, state["timings"])]
+
+    def line(results: list[Result]) -> str:
+        r = results[0]
+        also = f" (and {len(results) - 1} more with the same code)" if len(results) > 1 else ""
+        return f"  graded {r.student:<20} {r.assignment:<10} in {r.seconds:5.0f} s  ({r.status}){also}"
+
+    def execute(unit: Unit, env: dict[str, str]) -> list[Result]:
+        spec = unit_spec(unit.first.sub.student, unit.assignment, unit.first.rebuilt, unit.key, run, env)
+        return finish(unit, *collect(spec, run_unit(spec), run))
+
+    if scheduler:
+        done = workers.run_dask(order, scheduler, jobs or len(envs),
+                                make_spec=lambda u: unit_spec(u.first.sub.student, u.assignment, u.first.rebuilt,
+                                                              u.key, run),
+                                finish=lambda u, spec, outcome: finish(u, *collect(spec, outcome, run)), report=line)
+    else:
+        done = workers.run_local(order, envs, work=execute, describe=lambda u: f"{u.first.row}", report=line)
+    for unit, results in zip(order, done):
+        for result in results:
+            rows[f"{result.student}/{result.assignment}"] = result
+        if not results[0].status.startswith("grader error"):
+            add_timing(state, unit.assignment, chosen[unit.assignment].name, results[0].seconds)
+
+    results = Results(rows[f"{s.student}/{s.assignment}"] for s in subs)
+    _remember(state, results, {e.row: e for e in entries}, workdir)
+    refresh(run, results, {a: set(keys.written_answers(released(a))) for a in graded}, state["manual"])
+    save_state(workdir, state)
+    shutil.rmtree(workdir / ".work", ignore_errors=True)
+    write_csv(results, workdir / "grades.csv")
+    write_class_report(workdir / "class-report.html", results, profiles={a: p.name for a, p in chosen.items()},
+                       shared={(r.student, r.assignment): r.shared for r in results}, **read_run(workdir, results))
+    ok = print_table(results, workdir, use_demo=bool(use_demo), demo_class=demo_class,
+                     profile_names={a: p.name for a, p in chosen.items()})
+    results.demo_ok = ok if use_demo else None
+    return results
+
+
+def _session(workdir: Path, known, chosen, use_sandbox, jobs, jobs_per_gpu, memory, scheduler):
+    """Gradebooks, the kernels' data copy, workers and memory caps: what every unit of the run shares."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / ".work").mkdir(exist_ok=True)
     log = workdir / "grading.log"
     log.write_text("", encoding="utf-8")
-    course_db = workdir / "gradebook.db"
     template = workdir / ".work" / "template.db"
     template.unlink(missing_ok=True)
     for assignment in known:
-        generate(assignment, course_db, log)
+        generate(assignment, workdir / "gradebook.db", log)
         generate(assignment, template, log)
+    withheld_data_dir()  # built once here, not by the first units at the same time
     gpus = workers.visible_gpus()
     envs = workers.worker_envs(jobs, gpus, jobs_per_gpu)
     if use_sandbox:
@@ -75,63 +172,35 @@ def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool
             memory = default_memory_limit(len(envs))
     run = Run(workdir=workdir, template_db=template, sandbox=use_sandbox, log=log, profiles=chosen,
               memory=memory or "")
+    where = (f"Dask ({scheduler})" if scheduler else f"{len(envs)} worker(s)"
+             + (f" on GPUs {', '.join(gpus)}" if gpus else f", each using all {os.cpu_count()} cores when alone"))
+    return run, envs, where
 
-    subs = discover(submitted, graded_assignments, known)
-    state = {} if force else load_state(workdir)
-    keys = {id(s): submission_key(s, chosen[s.assignment].name if s.assignment in chosen else "-")
-            for s in subs}
-    rows: dict[int, Result] = {}
-    todo = []
-    for sub in subs:
-        saved = state.get(f"{sub.student}/{sub.assignment}")
-        wanted = students is None or sub.student in students
-        if saved and saved["key"] == keys[id(sub)] and not (students and wanted):
-            rows[id(sub)] = Result(**{**saved["result"], "reused": True})
-        elif wanted:
-            todo.append(sub)
-    for assignment in graded_assignments:
-        n = sum(s.assignment == assignment for s in todo)
-        print(f"\n{assignment}: {n} submission(s) to grade, {chosen[assignment]}\n"
-              f"  limits: {chosen[assignment].cell_timeout} s per cell, "
+
+def _announce(graded, chosen, entries, todo, served, rows, where, run) -> None:
+    for assignment in graded:
+        mine = [e for e in entries if e.sub.assignment == assignment]
+        runs = sum(u.assignment == assignment for u, _ in todo)
+        print(f"\n{assignment}: {len(mine)} submission(s) to grade, {runs} distinct run(s) to execute; "
+              f"{chosen[assignment]}\n  limits: {chosen[assignment].cell_timeout} s per cell, "
               f"{chosen[assignment].notebook_timeout} s per notebook")
     reused = sum(r.reused for r in rows.values())
-    where = (f"Dask ({scheduler})" if scheduler else
-             f"{len(envs)} worker(s)" + (f" on GPUs {', '.join(gpus)}" if gpus else
-                                         f", {envs[0].get('TF_NUM_INTRAOP_THREADS', 'all')} CPU thread(s) each"))
-    print(f"\n{len(todo)} to grade on {where}; {reused} unchanged since the last run (reused; FORCE=1 "
-          f"grades them again)" + (f"; memory cap {run.memory} per kernel" if run.memory else ""), flush=True)
+    print(f"\n{len(todo)} run(s) to execute on {where}; {len(served)} served from earlier runs with the same "
+          f"code; {reused} row(s) unchanged since the last run (FORCE=1 grades everything again)"
+          + (f"; memory cap {run.memory} per kernel" if run.memory else ""), flush=True)
 
-    gradable = []
-    for sub in todo:
-        row = not_gradable(sub, run)
-        if row is None:
-            gradable.append(sub)
-        else:
-            rows[id(sub)] = row
 
-    def line(r: Result) -> str:
-        return f"  graded {r.student:<20} {r.assignment:<10} in {r.seconds:5.0f} s  ({r.status})"
-
-    if scheduler:
-        done = workers.run_dask(gradable, scheduler, jobs or len(envs),
-                                 make_spec=lambda sub: unit_spec(sub, sub.notebook, run),
-                                 finish=lambda sub, spec, outcome: finish(sub, spec, outcome, run),
-                                 report=line)
-    else:
-        done = workers.run_local(gradable, envs, work=lambda sub, env: grade_one(sub, run, env),
-                                  describe=lambda sub: f"{sub.student}/{sub.assignment}", report=line)
-    rows.update({id(sub): r for sub, r in zip(gradable, done)})
-    results = Results(rows[id(s)] for s in subs)
-    for sub, r in zip(subs, results):
-        if r.status.startswith("grader error"):  # the grader failed, not the student: try again next time
-            state.pop(f"{sub.student}/{sub.assignment}", None)
+def _remember(state: dict, results: list[Result], entries: dict[str, Entry], workdir: Path) -> None:
+    """Keep each row with its content and key (not a grader error: that is tried again next run)."""
+    for r in results:
+        rid = f"{r.student}/{r.assignment}"
+        entry = entries.get(rid)
+        if r.status.startswith("grader error") or r.status.startswith("not graded yet"):
+            state["rows"].pop(rid, None)
+        elif entry is not None:
+            state["rows"][rid] = {"content": entry.content, "key": entry.key, "result": r.as_saved()}
         elif not r.reused:
-            state[f"{sub.student}/{sub.assignment}"] = {"key": keys[id(sub)], "result": r.as_saved()}
-    save_state(workdir, {f"{s.student}/{s.assignment}": state[f"{s.student}/{s.assignment}"]
-                         for s in subs if f"{s.student}/{s.assignment}" in state})
-    shutil.rmtree(workdir / ".work", ignore_errors=True)
-    write_csv(results, workdir / "grades.csv")
-    ok = print_table(results, workdir, use_demo=bool(use_demo), demo_class=demo_class,
-                     profile_names={a: p.name for a, p in chosen.items()})
-    results.demo_ok = ok if use_demo else None
-    return results
+            state["rows"].pop(rid, None)  # no notebook to grade: its row is made again every run
+    current = {f"{r.student}/{r.assignment}" for r in results}
+    state["rows"] = {rid: row for rid, row in state["rows"].items() if rid in current}
+    store.prune(workdir, {row["key"] for row in state["rows"].values()})

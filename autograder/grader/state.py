@@ -1,46 +1,44 @@
-"""What a previous run graded: content keys, so that unchanged work is not graded again."""
+"""What earlier runs of ``make grade`` did, kept in ``<workdir>/grading-state.json``.
+
+* ``rows``: per student and assignment, the content digest of what was handed in,
+  the key of the run that graded it, and the row it got; an unchanged row is not
+  graded again (``FORCE=1`` grades everything, ``STUDENT=id`` that student again);
+* ``timings``: the measured seconds per assignment and profile, for starting the
+  longest units first;
+* ``manual``: per row, the hand-given grades the feedback page last showed, so
+  that the page is rendered again when a TA grades in formgrader.
+
+The graded runs themselves are in :mod:`grader.store`.
+"""
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
-from .course import LABS, SOLUTIONS
-from .discover import Submission
-
-
 STATE_FILE = "grading-state.json"
-
-
-def assignment_version(assignment: str) -> str:
-    """Changes whenever the assignment's checks or released text change."""
-    h = hashlib.sha256()
-    for path in (SOLUTIONS / assignment / f"{assignment}.ipynb", LABS / assignment / f"{assignment}.ipynb"):
-        h.update(path.read_bytes() if path.exists() else b"")
-    return h.hexdigest()
-
-
-def submission_key(sub: Submission, profile_name: str) -> str:
-    """Content hash of what was handed in, plus the assignment's version and the profile."""
-    h = hashlib.sha256(f"{sub.assignment}\0{profile_name}\0".encode())
-    if sub.assignment != "-":
-        h.update(assignment_version(sub.assignment).encode())
-    if sub.path is not None:
-        h.update(sub.path.name.encode() + b"\0" + sub.path.read_bytes())
-    else:
-        h.update((sub.problem or "").encode())
-    return h.hexdigest()
+VERSION = 2
+KEEP_TIMINGS = 25
 
 
 def load_state(workdir: Path) -> dict:
-    path = workdir / STATE_FILE
+    """``{"rows": ..., "timings": ..., "manual": ...}`` (empty parts when there is no state yet)."""
+    path = Path(workdir) / STATE_FILE
     try:
-        return json.loads(path.read_text(encoding="utf-8")).get("rows", {})
+        found = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
+        found = {}
+    if found.get("version") != VERSION:
+        found = {"timings": found.get("timings", {})}  # an older layout: grade again, keep the timings
+    return {"rows": found.get("rows", {}), "timings": found.get("timings", {}), "manual": found.get("manual", {})}
 
 
-def save_state(workdir: Path, rows: dict) -> None:
-    tmp = workdir / (STATE_FILE + ".tmp")
-    tmp.write_text(json.dumps({"version": 1, "rows": rows}, indent=1, sort_keys=True), encoding="utf-8")
-    tmp.replace(workdir / STATE_FILE)
+def save_state(workdir: Path, state: dict) -> None:
+    tmp = Path(workdir) / (STATE_FILE + ".tmp")
+    tmp.write_text(json.dumps({"version": VERSION, **state}, indent=1, sort_keys=True), encoding="utf-8")
+    tmp.replace(Path(workdir) / STATE_FILE)
+
+
+def add_timing(state: dict, assignment: str, profile: str, seconds: float) -> None:
+    recent = state["timings"].setdefault(f"{assignment}/{profile}", [])
+    recent.append(round(float(seconds), 1))
+    del recent[:-KEEP_TIMINGS]

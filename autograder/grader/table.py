@@ -18,6 +18,8 @@ class Result:
     status: str = "ok"
     warnings: list[str] = field(default_factory=list)
     flagged: bool = False
+    shared: int = 1        # how many students' submissions this graded run served (identical code)
+    to_grade: int = 0      # answers waiting for a TA's grade (formgrader)
     reused: bool = False   # not graded again: unchanged since the last run
 
     def as_saved(self) -> dict:
@@ -41,11 +43,12 @@ def write_csv(results: list[Result], path: Path) -> None:
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["student_id", "assignment", "score", "max_score", "status", "flagged",
-                         "warnings", "seconds"])
+                         "to_grade_by_hand", "graded_with", "warnings", "seconds"])
         for r in results:
             writer.writerow([r.student, r.assignment, "" if r.score is None else f"{r.score:g}",
                              "" if r.max_score is None else f"{r.max_score:g}", r.status,
-                             "yes" if r.flagged else "", "; ".join(r.warnings), f"{r.seconds:.0f}"])
+                             "yes" if r.flagged else "", r.to_grade or "",
+                             r.shared - 1 if r.shared > 1 else "", "; ".join(r.warnings), f"{r.seconds:.0f}"])
 
 
 def print_table(results: list[Result], workdir: Path, use_demo: bool, profile_names: dict[str, str],
@@ -63,6 +66,10 @@ def print_table(results: list[Result], workdir: Path, use_demo: bool, profile_na
         score = "-" if r.score is None else f"{r.score:g} / {r.max_score:g}"
         took = "reused" if r.reused else f"{r.seconds:5.0f}s"
         line = f"{r.student:<20} {r.assignment:<11} {score:>11} {took:>6}  {r.status}"
+        if r.to_grade:
+            line += f" (+{r.to_grade} answer(s) to grade by hand)"
+        if r.shared > 1:
+            line += f" [run shared by {r.shared}]"
         if use_demo:
             want = expected.get((r.student, r.assignment))
             if want is None:
@@ -75,7 +82,7 @@ def print_table(results: list[Result], workdir: Path, use_demo: bool, profile_na
         for warning in r.warnings:
             print(f"{'':<22}! {warning}")
     print(f"\ngrades:   {workdir / 'grades.csv'}\nfeedback: {workdir / 'feedback'}/<student>/<assignment>/"
-          f"\nlog:      {workdir / 'grading.log'}")
+          f"\nclass:    {workdir / 'class-report.html'}\nlog:      {workdir / 'grading.log'}")
     if use_demo:
         print("demo class:", "every score and status as expected" if all_match
               else "SOME RESULTS DIFFER FROM THE EXPECTED ONES")

@@ -38,11 +38,20 @@ def error_output(ename: str, evalue: str) -> NotebookNode:
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
+#: TensorFlow's own error classes (``tf.errors``), named in hidden checks' messages like builtins
+TENSORFLOW_ERRORS = frozenset((
+    "OpError", "AbortedError", "AlreadyExistsError", "CancelledError", "DataLossError", "DeadlineExceededError",
+    "FailedPreconditionError", "InternalError", "InvalidArgumentError", "NotFoundError", "OutOfRangeError",
+    "PermissionDeniedError", "ResourceExhaustedError", "UnauthenticatedError", "UnavailableError",
+    "UnimplementedError", "UnknownError"))
+
+
 def error_type(name) -> str:
-    """An exception's type for a hidden check's message: builtin names only (a class of the
-    submission's own could be named anything)."""
+    """An exception's type for a hidden check's message: Python's and TensorFlow's own names only
+    (a class of the submission's own could be named anything)."""
     name = str(name)
-    return name if isinstance(getattr(builtins, name, None), type) else "an exception of its own class"
+    known = isinstance(getattr(builtins, name, None), type) or name in TENSORFLOW_ERRORS
+    return name if known else "an exception of its own class"
 
 
 @functools.lru_cache(maxsize=8)

@@ -20,38 +20,15 @@ computed by the grader, in its own process, which the kernel can neither read no
 change. Hidden checks work the same way, except that their verdicts exist only
 on the grader's side: the kernel only ever sees a request for evidence.
 
-The visible checks of each lab are in :mod:`.sentiment` and :mod:`.translation`.
+The visible checks of each lab are in :mod:`.sentiment` and :mod:`.translation` (probes in
+:mod:`.translation_probes`); :mod:`.base` says what a check is.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from . import evidence
-
-
-class CheckFailed(AssertionError):
-    """A check's verdict: what is wrong, in words a student can act on."""
-
-
-@dataclass(frozen=True)
-class Check:
-    """One graded check of a lab.
-
-    * ``request(rng, settings)``: the probe's inputs as plain data, with the probe's name
-      under ``"probe"``. ``rng`` is None in student mode (the check's own fixed inputs) and
-      a fresh ``numpy.random.Generator`` when the grader draws them; ``settings`` are the
-      lab's profile settings.
-    * ``verdict(request, evidence, truth)``: returns a message when the check passes and
-      raises :class:`CheckFailed` when it fails. It may only trust ``request`` and ``truth``.
-    * ``truth(request, data_dir)``: what the verdict scores against and the kernel must not
-      see while grading (labels, reference translations); None when there is nothing.
-    """
-    grade_id: str
-    labs: tuple[str, ...]
-    request: Callable[[Any, Mapping], dict]
-    verdict: Callable[[dict, dict, dict], str]
-    truth: Callable[[dict, Any], dict] | None = None
+from .base import Check, CheckFailed, attempt, raised
 
 
 def catalog() -> dict[tuple[str, str], Check]:
@@ -62,8 +39,8 @@ def catalog() -> dict[tuple[str, str], Check]:
 
 def probes() -> dict[str, Callable]:
     """Every probe of every lab, by name (what a request's ``"probe"`` names)."""
-    from . import sentiment, translation
-    return {**sentiment.PROBES, **translation.PROBES}
+    from . import sentiment, translation_probes
+    return {**sentiment.PROBES, **translation_probes.PROBES}
 
 
 def run_probe(request: Mapping, objects: Mapping) -> dict:
@@ -98,20 +75,6 @@ def check(grade_id: str, profile: Any, **objects: Any) -> None:
     gathered = evidence.decode(evidence.encode(run_probe(request, objects)))
     truth = found.truth(request, None) if found.truth else {}
     print(found.verdict(request, gathered, truth))
-
-
-def raised(error: BaseException) -> dict:
-    """How evidence records an exception raised by the notebook's code: its type and first line."""
-    lines = str(error).strip().splitlines()
-    return {"type": type(error).__name__, "message": (lines[0] if lines else "")[:300]}
-
-
-def attempt(function: Callable, *args: Any, **kwargs: Any) -> tuple[Any, dict | None]:
-    """``(function(*args, **kwargs), None)``, or ``(None, raised(error))`` if it raised."""
-    try:
-        return function(*args, **kwargs), None
-    except Exception as error:  # noqa: BLE001 - any error of the notebook's code is evidence
-        return None, raised(error)
 
 
 __all__ = ["Check", "CheckFailed", "attempt", "catalog", "check", "probes", "raised", "run_probe"]

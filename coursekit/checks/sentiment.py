@@ -5,7 +5,8 @@ Probes (run in the kernel, decide nothing):
 * ``attention_layer``: build the student's layer, call it on the requested query,
   values and mask (optionally after giving its weights requested random values),
   and return what it returned, or what it raised;
-* ``review_logits``: the trained model's logits for the requested test reviews;
+* ``review_logits``: the trained model's logits for the requested test reviews (rows of the
+  notebook's token ids of the test split);
 * ``top_words``: the model's attention on the first test reviews, their words, and
   what the notebook listed and printed in red.
 
@@ -16,11 +17,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Mapping
 
 import numpy as np
 
-from . import Check, CheckFailed, attempt, raised
+from .base import Check, CheckFailed, attempt, raised
 
 LABS = ("sentiment",)
 THRESHOLD = 0.80
@@ -73,14 +73,14 @@ def _test_texts(indices) -> list[str]:
 
 
 def probe_review_logits(request: dict, objects: dict) -> dict:
-    """The model's logits (batch,) for the requested test reviews, in the requested order."""
+    """The model's logits (batch,) for the requested test reviews (rows of the notebook's token ids
+    of the test split, ``tokens``), in the requested order."""
     import tensorflow as tf
 
-    model, encode_texts = objects["model"], objects["encode_texts"]
-    step = int(request["batch"])
+    model, step = objects["model"], int(request["batch"])
 
     def predict():
-        tokens = encode_texts(_test_texts(request["indices"]))
+        tokens = np.asarray(objects["tokens"])[np.asarray(request["indices"], int)]
         forward = tf.function(lambda t: model(t, training=False)[0], reduce_retracing=True)
         return np.concatenate([np.asarray(forward(tokens[i:i + step]), "float32").reshape(-1)
                                for i in range(0, len(tokens), step)])

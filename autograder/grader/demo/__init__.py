@@ -21,89 +21,11 @@ from pathlib import Path
 import nbformat
 
 from ..course import DEMO, LABS, SOLUTIONS
+from .answers import (HONEST_VARIANTS, _reference, solution_cell, solution_cells,  # noqa: F401 (tools, tests)
+                      student_version, written_answer_cells)
+from .hostile import hostile_class
+
 CLASSES = ("honest", "hostile")
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-
-
-def solution_cells(nb) -> list:
-    """The answer cells that hold code (the sentiment lab's TODO)."""
-    return [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")
-            and c.get("cell_type") == "code"]
-
-
-def written_answer_cells(nb) -> list:
-    """The answer cells a TA grades by hand (markdown: the NMT labs' questions)."""
-    return [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")
-            and c.get("cell_type") == "markdown"]
-
-
-def solution_cell(nb):
-    cells = solution_cells(nb)
-    if len(cells) != 1:
-        raise ValueError(f"expected exactly one code answer cell, found {len(cells)}")
-    return cells[0]
-
-
-def student_version(source: str) -> str:
-    """The reference solution as a student would hand it in: region markers removed."""
-    return "\n".join(line for line in source.splitlines() if line.strip() not in (BEGIN, END))
-
-
-GENERAL_SCORE_WITHOUT_MASK = '''\
-class LuongAttention(keras.layers.Layer):
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.W_a = keras.layers.Dense(units, use_bias=False)
-
-    def call(self, query, values):
-        # The signature of the original course: no mask parameter, so padding is attended to.
-        scores = tf.einsum("bu,btu->bt", query, self.W_a(values))
-        attention_weights = tf.nn.softmax(scores, axis=1)[:, :, tf.newaxis]
-        context_vector = tf.reduce_sum(attention_weights * values, axis=1)
-        return context_vector, attention_weights'''
-
-# Bodies of the answer cell: a mistake or an attack each, otherwise a correct layer.
-HONEST_VARIANTS = {
-    "sentiment": {
-        "dot-product": '''\
-class LuongAttention(keras.layers.Layer):
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-
-    def call(self, query, values, mask=None):
-        # Forgot W_a: this is Luong's *dot* score, not the general one.
-        scores = tf.einsum("bu,btu->bt", query, values)
-        if mask is not None:
-            scores = tf.where(mask, scores, -1e9)
-        attention_weights = tf.nn.softmax(scores, axis=1)[:, :, tf.newaxis]
-        context_vector = tf.reduce_sum(attention_weights * values, axis=1)
-        return context_vector, attention_weights''',
-        "crashes": '''\
-class LuongAttention(keras.layers.Layer):
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.W_a = keras.layers.Dense(units)
-
-    def call(self, query, values, mask=None):
-        # Multiplies (batch, units) by (batch, max_len, units): the ranks do not match.
-        scores = tf.matmul(query, self.W_a(values))
-        attention_weights = tf.nn.softmax(scores, axis=1)
-        context_vector = tf.reduce_sum(attention_weights * values, axis=1)
-        return context_vector, attention_weights''',
-    },
-}
-
-
-def _reference(assignment: str) -> str:
-    solution = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
-    return student_version(solution_cell(solution).source)
-
-
-def _prepend(code: str, body: str) -> str:
-    return code.rstrip("\n") + "\n\n\n" + body
-
-
 def honest_class(assignment: str, released) -> dict[str, dict[str, object]]:
     name = f"{assignment}.ipynb"
     if not solution_cells(released):  # a worked lab: run as released, its questions answered
@@ -126,7 +48,6 @@ def honest_class(assignment: str, released) -> dict[str, dict[str, object]]:
 
 def build(assignments: list[str], release_dir: Path = LABS, demo_dir: Path = DEMO) -> None:
     """Write both demo classes from the released labs (called by `make release`)."""
-    from .hostile import hostile_class
     for class_name, make in (("honest", honest_class), ("hostile", hostile_class)):
         root = demo_dir / class_name
         if root.exists():

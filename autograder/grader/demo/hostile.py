@@ -12,7 +12,9 @@ import copy
 
 import nbformat
 
-from . import GENERAL_SCORE_WITHOUT_MASK, _prepend, _reference, attacks, solution_cell, solution_cells
+from .attacks import (DOT_LAYER, FORGES_EVIDENCE, LABEL_ORACLE, LEAKS_THROUGH_EXCEPTION, LEAKS_THROUGH_OUTPUT,
+                      RESTORES_ITS_PATCH, REWRITES_GRADER_HELPERS)
+from .answers import GENERAL_SCORE_WITHOUT_MASK, _prepend, _reference, solution_cell, solution_cells
 
 
 READS_SECRETS = '''\
@@ -21,13 +23,16 @@ import glob, os
 from coursekit import ROOT
 for target in [ROOT / "solutions" / "sentiment" / "sentiment.ipynb", ROOT / "autograder" / "gradebook.db",
                ROOT / "autograder" / "nbgrader_config.py", ROOT / "autograder" / "grader" / "hidden" / "sentiment.py",
-               ROOT / "data" / "imdb_reviews.csv.gz", "/etc/shadow", os.path.expanduser("~/.bash_history")]:
+               "/etc/shadow", os.path.expanduser("~/.bash_history")]:
     try:
         with open(target, "rb") as f:
             print("READ", target, f.read(3000))
     except OSError as err:
         print("could not read", target, type(err).__name__)
 print("bundle seen from inside:", sorted(os.listdir(ROOT)))
+import pandas as pd  # the test half of the reviews, with their labels?
+reviews = pd.read_csv(ROOT / "data" / "imdb_reviews.csv.gz", keep_default_na=False)
+print("test labels seen from inside:", sorted(set(reviews["sentiment"][25_000:])))
 print("other submissions:", glob.glob(str(ROOT / "autograder" / "*" / "*")))'''
 
 WRITES_INTO_BUNDLE = '''\
@@ -123,12 +128,12 @@ def hostile_class(assignment: str, released) -> dict[str, dict[str, object]]:
         "two-notebooks": {"draft.ipynb": with_answer(reference), "final.ipynb": with_answer(reference)},
         "no-notebook": {f"{assignment}.py": "# exported as a script instead of handing in the notebook\n"},
         # answers that attack the grader itself
-        "restores-its-patch": {name: with_answer(attacks.RESTORES_ITS_PATCH)},
-        "rewrites-grader-helpers": {name: with_answer(_prepend(attacks.REWRITES_GRADER_HELPERS, attacks.DOT_LAYER))},
-        "label-oracle": {name: with_answer(_prepend(attacks.LABEL_ORACLE, reference))},
-        "leaks-through-exception": {name: with_answer(attacks.LEAKS_THROUGH_EXCEPTION)},
-        "leaks-through-output": {name: with_answer(attacks.LEAKS_THROUGH_OUTPUT)},
-        "forges-evidence": {name: with_answer(attacks.FORGES_EVIDENCE)},
+        "restores-its-patch": {name: with_answer(RESTORES_ITS_PATCH)},
+        "rewrites-grader-helpers": {name: with_answer(_prepend(REWRITES_GRADER_HELPERS, DOT_LAYER))},
+        "label-oracle": {name: with_answer(_prepend(LABEL_ORACLE, reference))},
+        "leaks-through-exception": {name: with_answer(LEAKS_THROUGH_EXCEPTION)},
+        "leaks-through-output": {name: with_answer(LEAKS_THROUGH_OUTPUT)},
+        "forges-evidence": {name: with_answer(FORGES_EVIDENCE)},
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from coursekit.checks import Check, CheckFailed
+from coursekit.checks.base import Check, CheckFailed
 from coursekit.checks.sentiment import LABS, attention_request, layer_outputs
 
 SCALE = 0.4

@@ -1,0 +1,46 @@
+"""What a check is made of (shared by the labs' check modules and the grader's hidden checks)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+
+class CheckFailed(AssertionError):
+    """A check's verdict: what is wrong, in words a student can act on."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One graded check of a lab.
+
+    * ``request(rng, settings)``: the probe's inputs as plain data, with the probe's name
+      under ``"probe"``. ``rng`` is None in student mode (the check's own fixed inputs) and
+      a fresh ``numpy.random.Generator`` when the grader draws them; ``settings`` are the
+      lab's profile settings.
+    * ``verdict(request, evidence, truth)``: returns a message when the check passes and
+      raises :class:`CheckFailed` when it fails. It may only trust ``request`` and ``truth``.
+    * ``truth(request, data_dir)``: what the verdict scores against and the kernel must not
+      see while grading (labels, reference translations); None when there is nothing.
+    """
+    grade_id: str
+    labs: tuple[str, ...]
+    request: Callable[[Any, Mapping], dict]
+    verdict: Callable[[dict, dict, dict], str]
+    truth: Callable[[dict, Any], dict] | None = None
+
+
+def raised(error: BaseException) -> dict:
+    """How evidence records an exception raised by the notebook's code: its type and the line of its
+    message that says most (TensorFlow starts with "in user code:" and ends with the reason)."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    useful = [line for line in lines if line != "in user code:" and not line.startswith("File ")]
+    line = useful[0] if useful and lines and lines[0] != "in user code:" else (useful[-1] if useful else "")
+    return {"type": type(error).__name__, "message": line[:300]}
+
+
+def attempt(function: Callable, *args: Any, **kwargs: Any) -> tuple[Any, dict | None]:
+    """``(function(*args, **kwargs), None)``, or ``(None, raised(error))`` if it raised."""
+    try:
+        return function(*args, **kwargs), None
+    except Exception as error:  # noqa: BLE001 - any error of the notebook's code is evidence
+        return None, raised(error)
