@@ -32,6 +32,7 @@ help: ## list the targets
 	@echo "           STUDENT=id, FORCE=1, SCHEDULER=local|tcp://host:8786|slurm|pbs, MEMORY=8G"
 	@echo "           make report: ONLY=bahdanau,luong-dot,... CELL=gru|lstm NO_RUN=1 (re-render only)"
 	@echo "           make bench: LAB=sentiment|nmt|nmt_luong (time to quality of one lab only)"
+	@echo "           make bench-grade: N=students (default 10), WORKERS=1 (also 1 vs 2 workers)"
 
 setup: $(STAMP) ## build .venv with the pinned packages (GPU=1 for GPU TensorFlow)
 
@@ -74,8 +75,9 @@ bench: $(STAMP) ## speed: NMT step vs the classic code, then time to quality bef
 	$(PY) -m tools.bench.step
 	$(PY) -m tools.bench.quality $(if $(LAB),--lab $(LAB))
 
-bench-grade: $(STAMP) ## grading throughput: 1 worker vs 2, smoke and cpu profile, side by side (~10 min)
-	$(PY) -m tools.bench.grading
+bench-grade: $(STAMP) ## a generated class of N=10 graded as make grade does, against one at a time (~40 min)
+	$(PY) -m tools.bench.grading --class $(or $(N),10) --profile $(or $(filter-out auto,$(PROFILE)),cpu) \
+	  $(if $(WORKERS),--workers)
 
 report: $(STAMP) ## run every lab (Bahdanau, 3 Luong scores, sentiment) into report/index.html
 	$(PY) -m tools.report --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) \

@@ -80,6 +80,7 @@ def deliver(entry: Entry, outcome: store.Outcome, run, shared: int, resubmitted:
             timestamp=timestamp_of(run.workdir / "submitted" / sub.student / sub.assignment),
             resubmitted=resubmitted)
         store.copy_results(store.files(run.workdir, outcome.key), folder)
+        (folder / f"{sub.assignment}.ipynb").unlink(missing_ok=True)
         nbformat.write(nb, folder / f"{sub.assignment}.ipynb")
         write_feedback(run, result, nb, set(entry.written))
     return result

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import traceback
 from collections import Counter
 from pathlib import Path
 
@@ -120,8 +121,14 @@ def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool
         return f"  graded {r.student:<20} {r.assignment:<10} in {r.seconds:5.0f} s  ({r.status}){also}"
 
     def execute(unit: Unit, env: dict[str, str]) -> list[Result]:
-        spec = unit_spec(unit.first.sub.student, unit.assignment, unit.first.rebuilt, unit.key, run, env)
-        return finish(unit, *collect(spec, run_unit(spec), run))
+        try:
+            spec = unit_spec(unit.first.sub.student, unit.assignment, unit.first.rebuilt, unit.key, run, env)
+            return finish(unit, *collect(spec, run_unit(spec), run))
+        except Exception as err:  # noqa: BLE001 - the grader failed, not the student: listed, tried again
+            with open(run.log, "a", encoding="utf-8") as out:
+                out.write(f"===== {unit.first.row}: the grader failed\n{traceback.format_exc()}")
+            why = f"grader error: {type(err).__name__}: {str(err)[:200]} (see {run.log.name})"
+            return [fail(entry, why, run) for entry in unit.entries]
 
     if scheduler:
         done = workers.run_dask(order, scheduler, jobs or len(envs),

@@ -78,4 +78,6 @@ def copy_results(src: Path, dest: Path) -> None:
         return [n for n in names if n in ("checkpoints", ".ipynb_checkpoints", "run_summary.json")
                 or Path(folder, n).is_symlink()
                 or (Path(folder, n).is_file() and Path(folder, n).stat().st_size > 20 * 2**20)]
-    shutil.copytree(src, dest, ignore=ignore)
+    # copyfile, not copy2: nbgrader writes its notebooks read-only (mode 444), and the graded
+    # notebook is written again for each student sharing the run
+    shutil.copytree(src, dest, ignore=ignore, copy_function=shutil.copyfile)
