@@ -10,6 +10,8 @@ red under the first cell, in every feedback page, and in the terminal:
   instructions ...`` and its second line ``To enable the following instructions: ...``
 * ``I... cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.``
 * ``E... cuda_platform.cc:52] failed call to cuInit: ... UNKNOWN ERROR (303)``
+* and, at the first masked recurrent layer, ``E... util.cc:131] oneDNN supports DT_BOOL only on
+  platforms with AVX-512. Falling back to the default Eigen-based implementation if present.``
 
 The absl, oneDNN and cudart_stub lines are written while TensorFlow's shared libraries load
 (each of them twice, as two of the libraries load), through absl's C++ logging, before
@@ -22,8 +24,8 @@ cuInit line comes from the first device query; ``CUDA_VISIBLE_DEVICES=""`` does 
 attempt, and as an error-level message only ``TF_CPP_MIN_LOG_LEVEL=3`` hides it, along with
 every genuine error.
 
-So :func:`import_tensorflow` imports TensorFlow and lists its devices once (where the cuInit
-attempt happens) while file descriptor 2 goes through a small filter process that drops
+So :func:`import_tensorflow` imports TensorFlow, lists its devices once (where the cuInit
+attempt happens) and runs a tiny masked GRU once (:func:`_warm_up`), while file descriptor 2 goes through a small filter process that drops
 exactly the lines above and passes every other byte through, in order. The two CUDA lines
 are dropped only where no GPU is expected: no NVIDIA driver is installed
 (``profiles.nvidia_driver_present``), or ``CUDA_VISIBLE_DEVICES`` is ``""`` or ``-1``. There
@@ -50,6 +52,7 @@ ALWAYS = (
     r"port\.cc:\d+\] oneDNN custom operations are on\.",
     r"cpu_feature_guard\.cc:\d+\] This TensorFlow binary is optimized to use available CPU instructions",
     r"^To enable the following instructions: .*rebuild TensorFlow with the appropriate compiler flags\.$",
+    r"util\.cc:\d+\] oneDNN supports DT_BOOL only on platforms with AVX-512\.",
 )
 #: Lines dropped only where no GPU is expected (no NVIDIA driver, or every GPU hidden on purpose),
 #: since there they only say that there is no GPU.
@@ -151,4 +154,20 @@ def import_tensorflow():
     with filtered_stderr(startup_pattern()):
         import tensorflow as tf
         tf.config.list_physical_devices()  # the cuInit attempt, logged once per process
+        _warm_up(tf)
     return tf
+
+
+def _warm_up(tf) -> None:
+    """Run a one-unit GRU on a masked sequence once: the first masked recurrent layer of a process
+    makes oneDNN log, as an error, that it handles boolean tensors only with AVX-512 and falls back
+    to its default kernels (harmless, and otherwise red text under the labs' first model cell).
+    GPUs get memory growth first, as :func:`coursekit.profiles.configure_tensorflow` asks, because
+    running anything initialises them."""
+    try:
+        for gpu in tf.config.list_physical_devices("GPU"):
+            tf.config.experimental.set_memory_growth(gpu, True)
+        import keras
+        keras.layers.GRU(1)(tf.zeros((1, 2, 1)), mask=tf.constant([[True, False]]))
+    except Exception:  # noqa: BLE001 - a warm-up only; the lab's own cells will show any real problem
+        pass

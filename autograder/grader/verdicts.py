@@ -95,6 +95,8 @@ def judge(assignment: str, gid: str, hidden: bool, request: dict, records: list,
         return False, f"the evidence handed out was malformed ({err})", [f"malformed evidence for `{gid}`"]
     if hidden and isinstance(gathered, dict) and isinstance(gathered.get("raised"), dict):
         return False, f"your code raised {error_type(gathered['raised'].get('type'))} while a hidden check ran", []
+    if hidden and isinstance(gathered, dict) and gathered.get("stage") == "returned":  # names a type of theirs
+        return False, "your layer did not return a pair (context, weights) while a hidden check ran", []
     check, _ = find_check(assignment, gid)
     try:
         return True, check.verdict(request, gathered, truth_for(assignment, gid, request)), []
