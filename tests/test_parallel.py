@@ -16,6 +16,7 @@ import pytest
 from grader import workers
 from grader.course import DEMO
 from grader.grade import grade
+from grader.schedule import Cores
 
 
 def test_one_worker_per_gpu_each_seeing_only_its_gpu():
@@ -26,18 +27,33 @@ def test_one_worker_per_gpu_each_seeing_only_its_gpu():
     assert len(workers.worker_envs(2, ["0", "1", "2", "3"])) == 2
 
 
-def test_without_gpus_each_worker_may_use_every_core_unless_told_to_split(monkeypatch):
+def test_without_gpus_the_cores_are_split_between_workers():
     envs = workers.worker_envs(None, [], cores=2, memory=24 * 2**30)
-    assert envs == [{"CUDA_VISIBLE_DEVICES": ""}] * 2, "the last unit, alone, gets the whole machine"
-    monkeypatch.setenv("COURSEKIT_THREAD_SPLIT", "1")
-    assert [e["TF_NUM_INTRAOP_THREADS"] for e in workers.worker_envs(None, [], cores=2, memory=24 * 2**30)] == ["1", "1"]
+    assert [e["TF_NUM_INTRAOP_THREADS"] for e in envs] == ["1", "1"]
     envs = workers.worker_envs(4, [], cores=16)
     assert len(envs) == 4 and all(e["TF_NUM_INTRAOP_THREADS"] == "4" for e in envs)
-    monkeypatch.delenv("COURSEKIT_THREAD_SPLIT")
     assert len(workers.worker_envs(None, [], cores=16, memory=64 * 2**30)) == 16
     assert len(workers.worker_envs(None, [], cores=16, memory=8 * 2**30)) == 2, "memory bounds the workers"
     assert workers.worker_envs(None, [], cores=8, memory=2**30) == [{"CUDA_VISIBLE_DEVICES": ""}]
     assert workers.worker_envs(1, [], cores=8) == [{"CUDA_VISIBLE_DEVICES": ""}]
+
+
+def test_a_unit_expected_to_run_alone_gets_every_core_the_others_their_share():
+    long, short1, short2, last = (object() for _ in range(4))
+    share = {"TF_NUM_INTRAOP_THREADS": "1"}
+    cores = Cores([long, short1, short2, last], {id(long): 400, id(short1): 60, id(short2): 60, id(last): 300},
+                  workers=2, cores=2)
+    assert cores.start(long, share) == share, "400 s beside 420 s of other work: it shares"
+    assert cores.start(short1, share) == share
+    cores.done(long)
+    cores.done(short1)
+    assert cores.start(short2, share) == share, "300 s still to come"
+    cores.done(short2)
+    assert cores.start(last, share)["TF_NUM_INTRAOP_THREADS"] == "2", "nothing else left: it runs alone"
+    assert Cores([long, short1], {id(long): 500, id(short1): 60}, workers=2, cores=2).start(
+        long, share)["TF_NUM_INTRAOP_THREADS"] == "2", "it outlasts the rest of the work"
+    alone = Cores([long], {id(long): 10}, workers=2, cores=2)
+    assert alone.start(long, share)["TF_NUM_INTRAOP_THREADS"] == "2", "a single unit uses the whole machine"
 
 
 def test_visible_gpus_follow_cuda_visible_devices():

@@ -3,8 +3,8 @@
 Each submission is rebuilt from the released lab (answer-only) and keyed by what
 executing it depends on (:mod:`grader.plan`, :mod:`grader.keys`). Identical work
 is executed once: one unit per distinct key (:mod:`grader.unit`: sandboxed kernel,
-evidence out of the kernel, verdicts outside), the longest expected first, on local
-workers or Dask (:mod:`grader.workers`). A unit's result is kept by key
+evidence out of the kernel, verdicts outside), the longest expected first, each with its share of the cores (all of them when it
+runs alone; :mod:`grader.schedule`), on local workers or Dask (:mod:`grader.workers`). A unit's result is kept by key
 (:mod:`grader.store`) and served to every student who shares it, each with their
 own gradebook entry, graded notebook and feedback page (:mod:`grader.deliver`).
 Results end up in ``grades.csv``, the course gradebook, ``class-report.html`` and
@@ -27,7 +27,8 @@ from .course import AUTOGRADER, DEMO, assignments
 from .deliver import deliver, fail, refresh
 from .discover import discover, read_notebook
 from .nbcommand import generate
-from .plan import Entry, Unit, longest_first, prepare, released, units
+from .plan import Entry, Unit, prepare, released, units
+from .schedule import Cores, expected_seconds, longest_first
 from .sandbox.cgroups import default_memory_limit, memory_cap_support
 from .state import add_timing, load_state, save_state
 from .table import Result, Results, print_table, write_csv
@@ -113,7 +114,9 @@ def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool
     for unit, outcome in served:
         for result in finish(unit, outcome, None):
             rows[f"{result.student}/{result.assignment}"] = result
-    order = [unit for unit in longest_first([u for u, _ in todo], chosen, state["timings"])]
+    order = longest_first([u for u, _ in todo], chosen, state["timings"])
+    cores = Cores(order, {id(u): expected_seconds(u.assignment, chosen[u.assignment], state["timings"])
+                          for u in order}, workers=len(envs))
 
     def line(results: list[Result]) -> str:
         r = results[0]
@@ -122,8 +125,11 @@ def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool
 
     def execute(unit: Unit, env: dict[str, str]) -> list[Result]:
         try:
-            spec = unit_spec(unit.first.sub.student, unit.assignment, unit.first.rebuilt, unit.key, run, env)
-            return finish(unit, *collect(spec, run_unit(spec), run))
+            spec = unit_spec(unit.first.sub.student, unit.assignment, unit.first.rebuilt, unit.key, run,
+                             cores.start(unit, env))
+            outcome = run_unit(spec)
+            cores.done(unit)
+            return finish(unit, *collect(spec, outcome, run))
         except Exception as err:  # noqa: BLE001 - the grader failed, not the student: listed, tried again
             with open(run.log, "a", encoding="utf-8") as out:
                 out.write(f"===== {unit.first.row}: the grader failed\n{traceback.format_exc()}")
@@ -180,7 +186,9 @@ def _session(workdir: Path, known, chosen, use_sandbox, jobs, jobs_per_gpu, memo
     run = Run(workdir=workdir, template_db=template, sandbox=use_sandbox, log=log, profiles=chosen,
               memory=memory or "")
     where = (f"Dask ({scheduler})" if scheduler else f"{len(envs)} worker(s)"
-             + (f" on GPUs {', '.join(gpus)}" if gpus else f", each using all {os.cpu_count()} cores when alone"))
+             + (f" on GPUs {', '.join(gpus)}" if gpus else
+                f", {envs[0].get('TF_NUM_INTRAOP_THREADS', 'all')} CPU thread(s) each (all {os.cpu_count()} "
+                f"for a unit expected to run alone)"))
     return run, envs, where
 
 

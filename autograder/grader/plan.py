@@ -4,15 +4,13 @@
   (answer-only, :func:`grader.rebuild.rebuild`) here, before any kernel runs; its
   content key (:func:`grader.keys.run_key`) says what executing it depends on.
 * :func:`units`: submissions with the same key form one unit, executed once.
-* :func:`longest_first`: units in the order to start them, the longest expected
-  first (measured seconds of earlier runs, else the profile's notebook time limit),
-  so that no worker waits idle while the last long unit runs alone.
+
+When and with how many cores each unit runs is :mod:`grader.schedule`'s business.
 """
 from __future__ import annotations
 
 import copy
 import hashlib
-import statistics
 from dataclasses import dataclass, field
 
 import nbformat
@@ -90,14 +88,3 @@ def units(entries: list[Entry]) -> list[Unit]:
     for entry in entries:
         grouped.setdefault(entry.key, Unit(entry.key)).entries.append(entry)
     return list(grouped.values())
-
-
-def expected_seconds(assignment: str, profile, timings: dict[str, list[float]]) -> float:
-    """The median of the measured seconds of ``assignment`` in this profile, else its time limit."""
-    measured = timings.get(f"{assignment}/{profile.name}") or []
-    return statistics.median(measured) if measured else float(profile.notebook_timeout)
-
-
-def longest_first(todo: list[Unit], chosen: dict, timings: dict[str, list[float]]) -> list[Unit]:
-    """The units in the order to start them: the longest expected first (stable)."""
-    return sorted(todo, key=lambda u: -expected_seconds(u.assignment, chosen[u.assignment], timings))

@@ -9,7 +9,8 @@ time, so a crashed or killed worker loses only its own submission.
 * **Local workers** (default): ``JOBS`` threads, each driving one ``nbgrader
   autograde`` process. With GPUs, one worker per visible GPU (``JOBS_PER_GPU``
   per GPU), each seeing only its GPU through ``CUDA_VISIBLE_DEVICES``. Without,
-  one worker per core (as memory allows), each kernel free to use every core.
+  one worker per core (as memory allows), each with its share of the cores as
+  TensorFlow threads, and every core for a unit expected to run alone.
 * **Dask** (``SCHEDULER=local`` for a ``LocalCluster``, ``tcp://host:8786`` for a
   running scheduler, ``slurm`` / ``pbs`` through dask-jobqueue): the same unit
   runs on Dask workers, which must see the bundle and the grading folder at the
@@ -53,10 +54,10 @@ def worker_envs(jobs: int | None, gpus: Sequence[str], per_gpu: int = 1,
 
     GPUs: ``per_gpu`` workers per GPU (``jobs`` caps the total); a worker sees one GPU.
     CPU only: ``jobs`` workers (default: one per core, as many as the memory allows at
-    3 GiB each). Each kernel may use every core (TensorFlow's default): side by side the
-    workers share them, and the unit that runs last, alone, uses the whole machine instead
-    of its share (`make bench-grade` compares this with ``COURSEKIT_THREAD_SPLIT=1``, which
-    gives each worker ``cores // jobs`` TensorFlow threads for its whole life).
+    3 GiB each), the cores shared out as TensorFlow intra-op threads (a unit expected to run
+    alone gets them all: :class:`grader.schedule.Cores`); a single worker keeps TensorFlow's
+    default. ``COURSEKIT_NO_THREAD_SPLIT=1`` lets every worker use every core (make
+    bench-grade's control).
     """
     cores = cores or os.cpu_count() or 1
     if memory is None:
@@ -69,7 +70,7 @@ def worker_envs(jobs: int | None, gpus: Sequence[str], per_gpu: int = 1,
         slots.sort(key=lambda e: list(gpus).index(e["CUDA_VISIBLE_DEVICES"]))
         return slots[:jobs] if jobs else slots
     jobs = jobs or max(1, min(cores, (memory - GRADER_RESERVE) // MEMORY_PER_CPU_WORKER))
-    if jobs == 1 or not os.environ.get("COURSEKIT_THREAD_SPLIT"):  # the split: make bench-grade's control
+    if jobs == 1 or os.environ.get("COURSEKIT_NO_THREAD_SPLIT"):  # the latter: make bench-grade's control
         return [{"CUDA_VISIBLE_DEVICES": ""} for _ in range(jobs)]
     threads = str(max(1, cores // jobs))
     return [{"CUDA_VISIBLE_DEVICES": "", "TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1",

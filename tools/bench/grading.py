@@ -1,8 +1,8 @@
 """`make bench-grade`: grading throughput, measured side by side in one run.
 
 * **Workers** (``--workers``): the honest sentiment demo class graded with one worker,
-  with two, and with two that split the cores' threads between them
-  (``COURSEKIT_THREAD_SPLIT=1``), in the smoke and cpu profiles.
+  with two (each with its share of the cores), and with two that may each use every core
+  (``COURSEKIT_NO_THREAD_SPLIT=1``), in the smoke and cpu profiles.
 * **A class** (``--class N``, what ``make bench-grade`` runs): a generated class of N
   students handing in all three labs (:func:`make_class`: reference answers, their own
   correct answers, wrong variants, untouched notebooks, copied answers; the NMT labs
@@ -138,10 +138,10 @@ def print_class(run: dict, estimate: dict) -> None:
           f"{e['all_distinct'] / 3600:.2f} h; one at a time: {e['one_at_a_time'] / 3600:.1f} h")
 
 
-def measure_workers(profile: str, jobs: int, split_threads: bool = False) -> dict:
-    saved = os.environ.get("COURSEKIT_THREAD_SPLIT")
-    if split_threads:
-        os.environ["COURSEKIT_THREAD_SPLIT"] = "1"
+def measure_workers(profile: str, jobs: int, split_threads: bool = True) -> dict:
+    saved = os.environ.get("COURSEKIT_NO_THREAD_SPLIT")
+    if not split_threads:
+        os.environ["COURSEKIT_NO_THREAD_SPLIT"] = "1"
     try:
         with tempfile.TemporaryDirectory(prefix=f"bench-grade-{profile}-{jobs}-") as tmp:
             start = time.monotonic()
@@ -149,7 +149,7 @@ def measure_workers(profile: str, jobs: int, split_threads: bool = False) -> dic
             seconds = time.monotonic() - start
     finally:
         if saved is None:
-            os.environ.pop("COURSEKIT_THREAD_SPLIT", None)
+            os.environ.pop("COURSEKIT_NO_THREAD_SPLIT", None)
     return {"profile": profile, "jobs": jobs, "split": split_threads, "n": len(results), "seconds": seconds,
             "per_hour": 3600 * len(results) / seconds, "scores": sorted((r.student, r.score) for r in results)}
 
@@ -178,7 +178,7 @@ def main(argv=None) -> None:
         rows = []
         for profile in args.workers or ["smoke", "cpu"]:
             rows += [measure_workers(profile, 1), measure_workers(profile, 2),
-                     measure_workers(profile, 2, split_threads=True)]
+                     measure_workers(profile, 2, split_threads=False)]
         print_workers(rows)
     if args.students:
         run = class_run(args.students, args.profile, args.jobs)
