@@ -75,7 +75,7 @@ bench: $(STAMP) ## speed: NMT step vs the classic code, then time to quality bef
 	$(PY) -m tools.bench.step
 	$(PY) -m tools.bench.quality $(if $(LAB),--lab $(LAB))
 
-bench-grade: $(STAMP) ## a generated class of N=10 graded as make grade does, against one at a time (~30 min)
+bench-grade: $(STAMP) ## a generated class of N=10 graded as make grade does, against one at a time (~25 min)
 	$(PY) -m tools.bench.grading --class $(or $(N),10) --profile $(or $(filter-out auto,$(PROFILE)),cpu) \
 	  $(if $(WORKERS),--workers)
 
