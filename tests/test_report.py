@@ -246,6 +246,7 @@ def test_report_html_comes_from_templates_only():
         assert not tag.search(module.read_text(encoding="utf-8")), module.name
     assert (REPORT_PACKAGE / "templates" / "index.html.j2").is_file()
 
+
 def test_report_tolerates_missing_keys(tmp_path):
     runs_dir = tmp_path / "runs"
     for run, summary in {"bahdanau": {"lab": "nmt", "metrics": {"bleu_greedy": 12.0}},

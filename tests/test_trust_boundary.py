@@ -24,6 +24,7 @@ from grader.verdicts import error_type, judge
 from grader.withhold import withheld_data_dir
 from leaks import HIDDEN_SOURCES, leaked_lines, secret_lines
 
+
 def test_hidden_verdicts_have_secret_lines_and_the_detector_finds_them_in_any_encoding():
     secret = secret_lines()
     assert len(secret) > 10

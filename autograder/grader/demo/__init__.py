@@ -26,6 +26,8 @@ from .answers import (HONEST_VARIANTS, _reference, solution_cell, solution_cells
 from .hostile import hostile_class
 
 CLASSES = ("honest", "hostile")
+
+
 def honest_class(assignment: str, released) -> dict[str, dict[str, object]]:
     name = f"{assignment}.ipynb"
     if not solution_cells(released):  # a worked lab: run as released, its questions answered

@@ -38,6 +38,7 @@ from .bwrap import (BUNDLE_READONLY, DATA_ENV, ENV_KEEP, REQUESTS_ENV, _exposes,
                     gpu_device_paths, sandbox_env)
 from .cgroups import MemoryCap, MemoryCapUnavailable, _warn_uncapped_once, parse_size
 
+
 class SandboxedKernelManager(AsyncKernelManager):
     """An AsyncKernelManager whose kernel runs inside bwrap (see the module docstring)."""
 
