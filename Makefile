@@ -68,7 +68,7 @@ formgrader: $(STAMP) ## JupyterLab on the whole bundle, with formgrader (menu Nb
 	@test -d $(COURSE_EXCHANGE) || install -d -m 777 $(COURSE_EXCHANGE)
 	$(VENV)/bin/jupyter lab --notebook-dir=.
 
-test: $(STAMP) ## run the test suite (includes real cpu-profile grading runs, ~15 min)
+test: $(STAMP) ## run the test suite (includes real cpu-profile grading runs, ~25 min)
 	$(PY) -m pytest
 
 bench: $(STAMP) ## speed: NMT step vs the classic code, then time to quality before/after (~40 min)
