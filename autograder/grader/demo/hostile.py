@@ -12,6 +12,7 @@ import copy
 
 import nbformat
 
+from ..cells import is_check
 from .attacks import (DOT_LAYER, FORGES_EVIDENCE, LABEL_ORACLE, LEAKS_THROUGH_EXCEPTION, LEAKS_THROUGH_OUTPUT,
                       RESTORES_ITS_PATCH, REWRITES_GRADER_HELPERS)
 from .answers import GENERAL_SCORE_WITHOUT_MASK, _prepend, _reference, solution_cell, solution_cells
@@ -85,11 +86,6 @@ class LuongAttention(keras.layers.Layer):
         return values[:, 0], values[:, :, :1]'''
 
 
-def _is_check(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return bool(meta.get("grade")) and not meta.get("solution")
-
-
 def hostile_class(assignment: str, released) -> dict[str, dict[str, object]]:
     """``{student: {file name: notebook, or text for a file that is not a notebook}}``."""
     if not solution_cells(released):
@@ -104,10 +100,10 @@ def hostile_class(assignment: str, released) -> dict[str, dict[str, object]]:
 
     edited = with_answer(reference)
     for cell in edited.cells:
-        if _is_check(cell):
+        if is_check(cell):
             cell.source = 'print("all checks passed")  # edited by the student'
     deleted = with_answer(reference)
-    deleted.cells = [c for c in deleted.cells if not _is_check(c)]
+    deleted.cells = [c for c in deleted.cells if not is_check(c)]
     no_answer = copy.deepcopy(released)
     no_answer.cells = [c for c in no_answer.cells if c not in solution_cells(no_answer)]
     truncated = nbformat.writes(with_answer(reference))
