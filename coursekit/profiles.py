@@ -181,6 +181,16 @@ def validate_cell_timeout(env: Mapping[str, str] | None = None, gpu: bool | None
     return max(SETTINGS[lab][requested]["cell_timeout"] for lab in SETTINGS)
 
 
+def allow_memory_growth(gpus: Sequence) -> None:
+    """Let each GPU allocate memory as needed instead of grabbing all of it up front."""
+    import tensorflow as tf
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:
+            pass  # TensorFlow already initialised the device; growth is then fixed.
+
+
 def configure_tensorflow(seed: int, gpus: Sequence | None = None) -> None:
     """Make runs repeatable and GPUs well-behaved.
 
@@ -191,11 +201,6 @@ def configure_tensorflow(seed: int, gpus: Sequence | None = None) -> None:
     """
     import keras
     import tensorflow as tf
-    gpus = visible_gpus() if gpus is None else gpus
-    for gpu in gpus:
-        try:
-            tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:
-            pass  # TensorFlow already initialised the device; growth is then fixed.
+    allow_memory_growth(visible_gpus() if gpus is None else gpus)
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()

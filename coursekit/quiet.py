@@ -44,7 +44,7 @@ import sys
 from contextlib import contextmanager
 from typing import Iterator
 
-from .profiles import nvidia_driver_present
+from .profiles import allow_memory_growth, nvidia_driver_present
 
 #: Start-up lines dropped on any machine (module-level logs written while the libraries load).
 ALWAYS = (
@@ -165,8 +165,7 @@ def _warm_up(tf) -> None:
     GPUs get memory growth first, as :func:`coursekit.profiles.configure_tensorflow` asks, because
     running anything initialises them."""
     try:
-        for gpu in tf.config.list_physical_devices("GPU"):
-            tf.config.experimental.set_memory_growth(gpu, True)
+        allow_memory_growth(tf.config.list_physical_devices("GPU"))
         import keras
         keras.layers.GRU(1)(tf.zeros((1, 2, 1)), mask=tf.constant([[True, False]]))
     except Exception:  # noqa: BLE001 - a warm-up only; the lab's own cells will show any real problem

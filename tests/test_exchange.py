@@ -11,7 +11,6 @@ Grading runs in the smoke profile: the completed lab gets the smoke score of the
 """
 from __future__ import annotations
 
-import csv
 import os
 import subprocess
 import sys
@@ -21,19 +20,11 @@ import nbformat
 
 from grader.course import ROOT, assignments
 from grader.grade import grade
+from grader.table import read_expected
 from notebook_cells import load, released_with_reference_answer
 
 COURSE_ID = "seq2seq-attention"
 ASSIGNMENT = "sentiment"
-
-
-def smoke_score(student: str) -> float:
-    """The expected smoke-profile score of a demo-class student on the sentiment assignment."""
-    with open(ROOT / "autograder" / "demo" / "expected_scores.csv", newline="", encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r["profile"] == "smoke" and r["student"] == student
-                and r["assignment"] == ASSIGNMENT and r.get("class", "honest") == "honest"]
-    (row,) = rows
-    return float(row["score"])
 
 
 def run(cmd, cwd, env=None, check=True) -> str:
@@ -120,8 +111,9 @@ def test_publish_fetch_submit_collect_grade_return(tmp_path):
 
     results = grade(course.workdir, profile="smoke", use_demo=False, only=[ASSIGNMENT])
     scores = {r.student: r.score for r in results if r.assignment == ASSIGNMENT}
-    assert scores == {"alice": smoke_score("passes-all"), "bob": 0}, results
-    assert smoke_score("untouched") == 0
+    expected = read_expected("smoke")  # {(student, assignment): (score, status)} of the demo class
+    assert scores == {"alice": expected["passes-all", ASSIGNMENT][0], "bob": 0}, results
+    assert expected["untouched", ASSIGNMENT][0] == 0
 
     # nbgrader release_feedback finds a student's copy by these two files of the submission, which
     # sit next to the HTML when nbgrader's generate_feedback wrote it.

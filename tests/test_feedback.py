@@ -11,6 +11,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from grader import cells, feedback
+from grader.sanitize import sanitize
 from notebook_cells import load
 from screenshots import screenshot  # noqa: E402
 
@@ -166,6 +167,15 @@ def test_integrity_cells_stay_out_and_ansi_colours_stay_in():
     page = render(nb)
     assert "integrity_marker_source" not in page
     assert '<span class="ansi-red-fg">red</span>' in page
+
+
+def test_a_written_answer_with_raw_html_shows_as_typed_and_runs_nothing():
+    nb = graded("nmt")
+    answer = next(c for c in nb.cells if c.cell_type == "markdown" and cells.is_answer(c))
+    answer.source = 'Wider beams <img src=x onerror="alert(1)"> help <script>alert(2)</script> **a little**.'
+    page = BeautifulSoup(render(sanitize(nb), assignment="nmt"), "html.parser")
+    assert not page.find("script") and not page.find(attrs={"onerror": True})
+    assert '<img src=x onerror="alert(1)">' in page.get_text() and page.find("strong", string="a little")
 
 
 def test_an_unreadable_notebook_gets_a_page_with_the_summary_only():

@@ -7,6 +7,7 @@ reach 0.80 test accuracy and the NMT lab its BLEU floor.
 """
 import csv
 import re
+from html.parser import HTMLParser
 
 import nbformat
 import pytest
@@ -95,6 +96,33 @@ def test_no_feedback_page_contains_hidden_verdict_code_in_any_encoding(request, 
         assert "HIDDEN TESTS" not in text, page
         leaked = leaked_lines(text)
         assert not leaked, f"{page} shows hidden verdict code: {leaked[:3]}"
+
+
+class _ActiveMarkup(HTMLParser):
+    """Collects every script tag and event-handler attribute of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.found = []
+
+    def handle_starttag(self, tag, attrs):
+        self.found += [tag] if tag == "script" else [f"{tag} {name}" for name, _ in attrs if name.startswith("on")]
+
+
+def test_what_a_submission_displays_is_shown_as_text_never_run(hostile):
+    """Check that no feedback page and no notebook formgrader shows runs a submission's HTML or script."""
+    workdir, results = hostile
+    assert results[("injects-script", "sentiment")].score == results[("reads-secrets", "sentiment")].score
+    for page in sorted((workdir / "feedback").rglob("*.html")):
+        parser = _ActiveMarkup()
+        parser.feed(page.read_text(encoding="utf-8"))
+        assert not parser.found, f"{page} has active markup: {parser.found[:3]}"
+    graded = nbformat.read(workdir / "autograded" / "injects-script" / "sentiment" / "sentiment.ipynb", 4)
+    kinds = {kind for cell in graded.cells for out in cell.get("outputs", []) for kind in out.get("data", {})}
+    assert kinds <= {"text/plain", "image/png", "image/jpeg", "image/gif"}, kinds
+    answer = next(c for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "luong_attention")
+    shown = "".join(out.get("data", {}).get("text/plain", "") for out in answer.outputs)
+    assert "all checks passed" in shown and "onerror" in shown, "shown as the text it is"
 
 
 def test_warnings_cost_nothing_and_are_reported(hostile, smoke):

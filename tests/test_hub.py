@@ -44,6 +44,7 @@ import pytest
 
 from coursekit import profiles
 from grader.course import ROOT
+from grader.table import read_expected
 from notebook_cells import cells_by_id, released_with_reference_answer
 
 COURSE_ID = "seq2seq-attention"
@@ -387,13 +388,6 @@ def wait_for(condition, seconds: float) -> bool:
     return True
 
 
-def smoke_score(student: str, assignment: str) -> float:
-    with open(ROOT / "autograder" / "demo" / "expected_scores.csv", newline="", encoding="utf-8") as f:
-        (row,) = [r for r in csv.DictReader(f) if (r["class"], r["profile"], r["student"], r["assignment"])
-                  == ("honest", "smoke", student, assignment)]
-    return float(row["score"])
-
-
 def test_a_course_round_on_jupyterhub_with_real_users(course_hub):
     d, hub, logs = course_hub
     inbound = d.exchange / COURSE_ID / "inbound"
@@ -460,7 +454,8 @@ def test_a_course_round_on_jupyterhub_with_real_users(course_hub):
         with open(d.course / "autograder" / "grades.csv", newline="", encoding="utf-8") as f:
             scores = {(r["student_id"], r["assignment"]): r["score"] for r in csv.DictReader(f)}
         assert set(scores) == {("alice", "sentiment"), ("bob", "sentiment"), ("bob", "nmt")}, scores
-        assert float(scores["alice", "sentiment"]) == smoke_score("passes-all", "sentiment"), scores
+        alice_expected = read_expected("smoke")["passes-all", "sentiment"][0]
+        assert float(scores["alice", "sentiment"]) == alice_expected, scores
         assert float(scores["bob", "sentiment"]) == 0, scores
 
         # In formgrader (the instructor's server, on the course folder): bob's written answer.

@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from grader.demo import solution_cells, written_answer_cells
 from notebook_cells import cells_by_id, load, tracked_notebooks
 
 ASSIGNMENTS = ["sentiment", "nmt", "nmt_luong"]
@@ -71,13 +72,13 @@ WRITTEN_ANSWERS = {"nmt": {"answer_beam_width": 2, "answer_early_stopping": 2},
 @pytest.mark.parametrize("assignment", sorted(WORKED_LAB_CHECKS))
 def test_nmt_labs_are_worked_labs_with_their_checks_and_written_answers(assignment):
     nb = load(assignment)
-    assert not [c for c in nb.cells if c.metadata["nbgrader"].get("solution") and c.cell_type == "code"]
+    assert not solution_cells(nb)
     points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
               for c in nb.cells if c.metadata["nbgrader"].get("grade") and not c.metadata["nbgrader"].get("solution")}
     assert points == WORKED_LAB_CHECKS[assignment]
-    written = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"] for c in nb.cells
-               if c.metadata["nbgrader"].get("solution") and c.cell_type == "markdown"
-               and c.metadata["nbgrader"].get("grade") and not c.metadata["nbgrader"].get("locked")}
+    written = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+               for c in written_answer_cells(nb)
+               if c.metadata["nbgrader"].get("grade") and not c.metadata["nbgrader"].get("locked")}
     assert written == WRITTEN_ANSWERS[assignment], "answers a TA grades by hand, unlocked for the student"
     released = cells_by_id(load(assignment, "labs"))
     for grade_id in written:

@@ -15,6 +15,7 @@ import pytest
 
 from grader import workers
 from grader.course import DEMO
+from grader.demo import solution_cell
 from grader.grade import grade
 from grader.schedule import Cores
 
@@ -92,7 +93,7 @@ def test_killing_one_worker_loses_only_its_submission(tmp_path):
     source = DEMO / "honest" / "passes-all" / "sentiment" / "sentiment.ipynb"
     for student in ("anna", "victim", "zoe"):  # three different answers: three units
         nb = nbformat.read(source, as_version=4)
-        answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+        answer = solution_cell(nb)
         answer.source += f"\n# written by {student}"
         (submitted / student / "sentiment").mkdir(parents=True)
         nbformat.write(nb, submitted / student / "sentiment" / "sentiment.ipynb")

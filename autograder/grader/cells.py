@@ -1,7 +1,7 @@
 """What a notebook cell is to nbgrader and to us: an answer, a check, locked code."""
 from __future__ import annotations
 
-HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+HIDDEN_BEGIN = "BEGIN HIDDEN TESTS"
 META = "coursekit"
 
 
@@ -20,3 +20,8 @@ def is_answer(cell) -> bool:
 def is_check(cell) -> bool:
     meta = nbgrader_meta(cell)
     return bool(meta.get("grade")) and not meta.get("solution") and cell.get("cell_type") == "code"
+
+
+def is_hidden(cell) -> bool:
+    """A code cell with nbgrader's hidden-test markers (kept in the graded notebook, never shown)."""
+    return cell.get("cell_type") == "code" and HIDDEN_BEGIN in cell.get("source", "")

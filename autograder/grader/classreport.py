@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from . import similarity
 from .cells import META, is_answer
-from .course import LABS
+from .course import LABS, feedback_path, graded_path
 from .table import Result
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -103,8 +103,8 @@ def duration(seconds: float | None) -> str:
 
 
 def _feedback(base: Path, student: str, assignment: str) -> str | None:
-    page = Path("feedback") / student / assignment / f"{assignment}.html"
-    return page.as_posix() if (base / page).is_file() else None
+    page = feedback_path(base, student, assignment)
+    return page.relative_to(base).as_posix() if page.is_file() else None
 
 
 def _scores(rows: list[Result]) -> dict:
@@ -221,7 +221,7 @@ def read_run(workdir: Path, rows: list[Result], labs: Path = LABS) -> dict:
     notebooks under ``workdir/autograded/`` and the released labs."""
     answers, checks, stubs = {}, {}, {}
     for r in rows:
-        graded = Path(workdir) / "autograded" / r.student / r.assignment / f"{r.assignment}.ipynb"
+        graded = graded_path(workdir, r.student, r.assignment)
         if status_kind(r.status) in NOT_RUN + ("grader error",) or not graded.is_file():
             continue  # nothing graded in this run: what is there is older
         nb = _json(graded)

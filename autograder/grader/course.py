@@ -15,3 +15,13 @@ EXPECTED_SCORES = DEMO / "expected_scores.csv"
 def assignments() -> list[str]:
     """Assignment ids: folders of ``solutions/`` holding a notebook of the same name."""
     return sorted(p.parent.name for p in SOLUTIONS.glob("*/*.ipynb") if p.stem == p.parent.name)
+
+
+def graded_path(workdir: Path, student: str, assignment: str) -> Path:
+    """A student's graded notebook (what formgrader shows) in a grading folder."""
+    return Path(workdir) / "autograded" / student / assignment / f"{assignment}.ipynb"
+
+
+def feedback_path(workdir: Path, student: str, assignment: str) -> Path:
+    """A student's feedback page in a grading folder (where `nbgrader release_feedback` looks)."""
+    return Path(workdir) / "feedback" / student / assignment / f"{assignment}.html"

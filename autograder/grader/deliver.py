@@ -16,8 +16,10 @@ import nbformat
 
 from . import feedback, store
 from .cells import META, grade_id
-from .gradebook import record, standing, standings, zero_submission
+from .course import feedback_path, graded_path
+from .gradebook import record, standings, zero_submission
 from .plan import Entry, released
+from .sanitize import sanitize
 from .table import Result
 from .verdicts import status_of
 
@@ -46,7 +48,8 @@ def written_grades(entry: Entry) -> tuple[dict, dict]:
 
 
 def graded_notebook(entry: Entry, outcome: store.Outcome, run) -> nbformat.NotebookNode:
-    """The stored graded notebook with this student's own answers graded by hand and warnings."""
+    """The stored graded notebook with this student's own answers graded by hand and warnings, safe
+    to show (:mod:`grader.sanitize`): formgrader and the feedback page render it."""
     nb = nbformat.read(store.files(run.workdir, outcome.key) / f"{entry.sub.assignment}.ipynb", as_version=4)
     for cell in nb.cells:
         if grade_id(cell) in entry.written:
@@ -56,7 +59,7 @@ def graded_notebook(entry: Entry, outcome: store.Outcome, run) -> nbformat.Noteb
     rec["answer_missing"] = list(entry.missing)
     rec["status"] = status_of(rec)
     nb.metadata[META] = rec
-    return nb
+    return sanitize(nb)
 
 
 def deliver(entry: Entry, outcome: store.Outcome, run, shared: int, resubmitted: bool) -> Result:
@@ -73,46 +76,44 @@ def deliver(entry: Entry, outcome: store.Outcome, run, shared: int, resubmitted:
     hand_grades, hand_comments = written_grades(entry)
     grades.update(hand_grades)
     comments.update(hand_comments)
-    folder = run.workdir / "autograded" / sub.student / sub.assignment
+    graded = graded_path(run.workdir, sub.student, sub.assignment)
     with run.lock:
-        result.score, result.max_score = record(
-            run.workdir / "gradebook.db", sub.assignment, sub.student, grades, comments, result.flagged,
-            timestamp=timestamp_of(run.workdir / "submitted" / sub.student / sub.assignment),
-            resubmitted=resubmitted)
-        store.copy_results(store.files(run.workdir, outcome.key), folder)
-        (folder / f"{sub.assignment}.ipynb").unlink(missing_ok=True)
-        nbformat.write(nb, folder / f"{sub.assignment}.ipynb")
-        write_feedback(run, result, nb, set(entry.written))
+        now = record(run.workdir / "gradebook.db", sub.assignment, sub.student, grades, comments, result.flagged,
+                     timestamp=timestamp_of(run.workdir / "submitted" / sub.student / sub.assignment),
+                     resubmitted=resubmitted, manual_ids=set(entry.written))
+        result.score, result.max_score = now.score, now.max_score
+        store.copy_results(store.files(run.workdir, outcome.key), graded.parent, skip={graded.name})
+        nbformat.write(nb, graded)
+        write_feedback(run, result, nb, now.manual)
     return result
 
 
 def fail(entry_or_sub, why: str, run) -> Result:
     """The row of a submission that could not be graded (unreadable, or the grader failed)."""
     sub = getattr(entry_or_sub, "sub", entry_or_sub)
-    result = Result(sub.student, sub.assignment, warnings=list(getattr(entry_or_sub, "warnings", sub.warnings)),
-                    status=why, flagged=True)
+    result = Result(sub.student, sub.assignment, warnings=list(entry_or_sub.warnings), status=why, flagged=True)
     if sub.assignment != "-":
         with run.lock:
             result.score, result.max_score = zero_submission(run.workdir / "gradebook.db", sub.assignment,
                                                              sub.student, True)
-            write_feedback(run, result, None, set())
+            write_feedback(run, result, None, ())
     return result
 
 
-def write_feedback(run, result: Result, nb, manual_ids: set[str]) -> None:
-    """The student's feedback page, and what `nbgrader release_feedback` (make return) needs beside it."""
-    path = run.workdir / "feedback" / result.student / result.assignment / f"{result.assignment}.html"
+def write_feedback(run, result: Result, nb, manual: list[dict]) -> None:
+    """The student's feedback page, and what `nbgrader release_feedback` (make return) needs beside it.
+    ``manual``: the answers graded by hand, as the gradebook has them now."""
+    path = feedback_path(run.workdir, result.student, result.assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
     notes = [f"Not run while grading (no check needs it): {what}."
              for what in (nb.metadata.get(META, {}).get("skipped", []) if nb is not None else [])]
     if result.shared > 1:
         notes.append(f"Your code was run once for the {result.shared} students who handed in exactly the same "
                      f"code; your answers, name and warnings are your own.")
-    found = standing(run.workdir / "gradebook.db", result.assignment, result.student, manual_ids) if nb else None
     path.write_text(feedback.render(nb, student=result.student, assignment=result.assignment,
                                     score=result.score, max_score=result.max_score, status=result.status,
-                                    warnings=result.warnings, notes=notes,
-                                    manual=found.manual if found else ()), encoding="utf-8")
+                                    warnings=result.warnings, notes=notes, manual=manual if nb else ()),
+                    encoding="utf-8")
     source = run.workdir / "submitted" / result.student / result.assignment
     for name in ("timestamp.txt", "submission_secret.txt"):
         if (source / name).is_file():
@@ -135,7 +136,7 @@ def refresh(run, results: list[Result], manual_ids: dict[str, set[str]], shown: 
         if not ids:
             continue
         rid, digest = f"{r.student}/{r.assignment}", json.dumps(now.manual, sort_keys=True)
-        graded = run.workdir / "autograded" / r.student / r.assignment / f"{r.assignment}.ipynb"
+        graded = graded_path(run.workdir, r.student, r.assignment)
         if r.reused and shown.get(rid) != digest and graded.is_file():
-            write_feedback(run, r, nbformat.read(graded, as_version=4), ids)
+            write_feedback(run, r, nbformat.read(graded, as_version=4), now.manual)
         shown[rid] = digest

@@ -37,7 +37,7 @@ from nbconvert.filters.markdown_mistune import (IPythonRenderer, MarkdownWithMat
 
 from coursekit.mathml import latex_to_mathml
 
-from .cells import META, grade_id, is_check
+from .cells import META, grade_id, is_check, is_hidden
 
 REDACTED = "[hidden test code]"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -53,7 +53,7 @@ def hidden_lines(nb) -> list[str]:
     """Specific lines of every hidden check's code (for redaction)."""
     lines = set()
     for cell in nb.cells:
-        if is_check(cell) and "BEGIN HIDDEN TESTS" in cell.source:
+        if is_check(cell) and is_hidden(cell):
             doc = _docstring(cell.source)
             for line in cell.source.replace(doc, "").splitlines():
                 line = line.strip()
@@ -166,23 +166,22 @@ def manual_row(item: dict) -> dict:
             "message": item.get("comment") or "", "warnings": ""}
 
 
-def page_notebook(nb, checks: list[dict], manual: list[dict]):
+def page_notebook(nb, rows: dict[str, dict]):
     """The notebook the page shows: no integrity cells, hidden checks reduced to their docstring,
-    and a ``feedback`` entry in the metadata of every graded cell (its row, for the templates)."""
+    and a ``feedback`` entry in the metadata of every graded cell (its row of ``rows``, by grade_id,
+    for the templates)."""
     page = nbformat.v4.new_notebook()
     if nb is None:
         return page
     if nb.metadata.get("language_info"):  # the lexer of the code cells
         page.metadata["language_info"] = copy.deepcopy(nb.metadata["language_info"])
-    rows = {c["grade_id"]: check_row(c) for c in checks}
-    rows.update({m["grade_id"]: manual_row(m) for m in manual})
     for cell in nb.cells:
         if cell.metadata.get(META, {}).get("role") == "integrity":
             continue
         row = rows.get(grade_id(cell))
         cell = copy.deepcopy(cell)
         cell.metadata = {}
-        if cell.cell_type == "code" and "BEGIN HIDDEN TESTS" in cell.source:
+        if is_hidden(cell):
             cell.source = (_docstring(cell.source) + "\n" + HIDDEN_NOTE).strip()
             cell.outputs = []
             row = row or {"grade_id": "", "hidden": True, "points": "", "state": "failed",
@@ -210,8 +209,8 @@ def render(nb, *, student: str, assignment: str, score, max_score, status: str,
     record = nb.metadata.get(META, {}) if nb is not None else {}
     checks, manual = list(record.get("checks", [])), list(manual)
     lines = (hidden_lines(nb) if nb is not None else []) + list(redact_lines or [])
-    page = page_notebook(nb, checks, manual)
     rows = [check_row(c) for c in checks] + [manual_row(m) for m in manual]
+    page = page_notebook(nb, {r["grade_id"]: r for r in rows})
     resources = {"metadata": {"name": f"{assignment} – feedback for {student}"},
                  "feedback": summary(student=student, assignment=assignment, score=score,
                                      max_score=max_score, status=status, warnings=warnings,

@@ -3,8 +3,9 @@
 Each submission is rebuilt from the released lab (answer-only) and keyed by what
 executing it depends on (:mod:`grader.plan`, :mod:`grader.keys`). Identical work
 is executed once: one unit per distinct key (:mod:`grader.unit`: sandboxed kernel,
-evidence out of the kernel, verdicts outside), the longest expected first, each with its share of the cores (all of them when it
-runs alone; :mod:`grader.schedule`), on local workers or Dask (:mod:`grader.workers`). A unit's result is kept by key
+evidence out of the kernel, verdicts outside), the longest expected first, each with its
+share of the cores (all of them when it runs alone; :mod:`grader.schedule`), on local
+workers or Dask (:mod:`grader.workers`). A unit's result is kept by key
 (:mod:`grader.store`) and served to every student who shares it, each with their
 own gradebook entry, graded notebook and feedback page (:mod:`grader.deliver`).
 Results end up in ``grades.csv``, the course gradebook, ``class-report.html`` and
@@ -114,9 +115,9 @@ def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool
     for unit, outcome in served:
         for result in finish(unit, outcome, None):
             rows[f"{result.student}/{result.assignment}"] = result
-    order = longest_first([u for u, _ in todo], chosen, state["timings"])
-    cores = Cores(order, {id(u): expected_seconds(u.assignment, chosen[u.assignment], state["timings"])
-                          for u in order}, workers=len(envs))
+    expected = {id(u): expected_seconds(u.assignment, chosen[u.assignment], state["timings"]) for u, _ in todo}
+    order = longest_first([u for u, _ in todo], expected)
+    cores = Cores(order, expected, workers=len(envs))
 
     def line(results: list[Result]) -> str:
         r = results[0]

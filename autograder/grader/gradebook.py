@@ -43,12 +43,13 @@ def zero_submission(course_db: Path, assignment: str, student: str, flagged: boo
 
 def record(course_db: Path, assignment: str, student: str, grades: dict[str, dict],
            comments: dict[str, str | None], flagged: bool, timestamp=None,
-           resubmitted: bool = True) -> tuple[float, float]:
-    """Write one student's automatic grades; return (score, max score) with any manual points.
+           resubmitted: bool = True, manual_ids: set[str] = frozenset()) -> "Standing":
+    """Write one student's automatic grades; return their standing, manual points included.
 
     ``grades``: ``{grade_id: {"auto_score", "needs_manual_grade"}}``; ``comments``: the
     automatic comments (``"No response."`` for an untouched answer). A grade a TA already
     gave keeps its points; it is flagged for review again only when ``resubmitted``.
+    ``manual_ids``: the cells graded by hand, listed in the standing.
     """
     with _open(course_db) as gb:
         sub = _submission(gb, assignment, student, timestamp)
@@ -67,7 +68,7 @@ def record(course_db: Path, assignment: str, student: str, grades: dict[str, dic
                     comment.auto_comment = comments[comment.name]
             nb.flagged = flagged
         gb.db.commit()
-        return sub.score, sub.max_score
+        return _standing(sub, manual_ids)
 
 
 def unit_grades(work_db: Path, assignment: str, student: str) -> tuple[dict, dict]:
@@ -92,13 +93,9 @@ class Standing:
         return sum(1 for m in self.manual if m["points"] is None)
 
 
-def standing(course_db: Path, assignment: str, student: str, manual_ids: set[str]) -> Standing | None:
-    """Score, max score and the hand-graded cells (``manual_ids``) of one submission, or None."""
-    return standings(course_db, [(assignment, student, manual_ids)]).get((assignment, student))
-
-
 def standings(course_db: Path, wanted: list[tuple[str, str, set[str]]]) -> dict[tuple[str, str], Standing]:
-    """:func:`standing` of many submissions, reading the gradebook once."""
+    """Score, max score and the hand-graded cells (``manual_ids``) of each wanted submission
+    ``(assignment, student, manual_ids)`` that the gradebook has, reading it once."""
     found = {}
     with _open(course_db) as gb:
         for assignment, student, manual_ids in wanted:

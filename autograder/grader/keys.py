@@ -22,7 +22,7 @@ import hashlib
 import json
 import sys
 
-from .cells import is_answer
+from .cells import grade_id, is_answer
 from .course import LABS, ROOT, SOLUTIONS
 
 VERSION = "1"
@@ -59,19 +59,23 @@ def executed_code(rebuilt) -> list[str]:
     return [cell.source for cell in rebuilt.cells if cell.cell_type == "code"]
 
 
-def run_key(assignment: str, rebuilt, profile) -> str:
-    """The content key of grading ``rebuilt`` (a rebuilt notebook) in ``profile``."""
+def run_key(assignment: str, rebuilt, profile, missing=()) -> str:
+    """The content key of grading ``rebuilt`` (a rebuilt notebook) in ``profile``. ``missing``: answer
+    cells the submission lacks (the stub runs in their place, and the result says they are missing,
+    so it is not shared with a notebook that handed the stub in)."""
     settings = json.dumps(dict(profile.settings), sort_keys=True, default=str)
+    absent = (b"missing", *(gid.encode() for gid in missing)) if missing else ()
     return _digest(VERSION.encode(), assignment.encode(), profile.name.encode(), settings.encode(),
                    assignment_version(assignment).encode(), environment().encode(),
-                   *(source.encode() for source in executed_code(rebuilt)))
+                   *(source.encode() for source in executed_code(rebuilt)), *absent)
+
+
+def content_key(key: str, notebook_text: str, warnings) -> str:
+    """What a row's result depends on beyond its run: the submitted notebook (without outputs), whose
+    written answers and ignored edits are the student's own, and the warnings about its file."""
+    return _digest(key.encode(), notebook_text.encode(), "\0".join(warnings).encode())
 
 
 def written_answers(nb) -> dict[str, str]:
     """``{grade_id: text}`` of the answer cells that are not code (graded by hand)."""
-    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in nb.cells
-            if is_answer(cell) and cell.cell_type != "code"}
-
-
-def answer_digest(text: str) -> str:
-    return hashlib.sha256(text.strip().encode()).hexdigest()[:16]
+    return {grade_id(cell): cell.source for cell in nb.cells if is_answer(cell) and cell.cell_type != "code"}

@@ -10,7 +10,6 @@ When and with how many cores each unit runs is :mod:`grader.schedule`'s business
 from __future__ import annotations
 
 import copy
-import hashlib
 from dataclasses import dataclass, field
 
 import nbformat
@@ -64,11 +63,8 @@ def released(assignment: str) -> nbformat.NotebookNode:
 def prepare(sub: Submission, profile) -> Entry:
     """Rebuild and key one submission whose notebook has been read (``sub.notebook``)."""
     rebuilt, warnings, missing = rebuild(sub.notebook, released(sub.assignment))
-    key = keys.run_key(sub.assignment, rebuilt, profile)
-    if missing:  # nothing runs at all: a different run from the same code with its answer
-        key = hashlib.sha256((key + "\0missing\0" + "\0".join(missing)).encode()).hexdigest()
-    content = hashlib.sha256(key.encode() + nbformat.writes(_without_outputs(sub.notebook)).encode()
-                             + "\0".join(sub.warnings).encode()).hexdigest()
+    key = keys.run_key(sub.assignment, rebuilt, profile, missing)
+    content = keys.content_key(key, nbformat.writes(_without_outputs(sub.notebook)), sub.warnings)
     return Entry(sub=sub, rebuilt=rebuilt, warnings=list(sub.warnings) + warnings, missing=missing, key=key,
                  written=keys.written_answers(rebuilt), content=content)
 

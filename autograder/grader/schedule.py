@@ -31,9 +31,10 @@ def expected_seconds(assignment: str, profile, timings: dict[str, list[float]]) 
     return float(TYPICAL.get(profile.name, {}).get(assignment, profile.notebook_timeout))
 
 
-def longest_first(todo: list, chosen: dict, timings: dict[str, list[float]]) -> list:
-    """The units in the order to start them: the longest expected first (stable)."""
-    return sorted(todo, key=lambda u: -expected_seconds(u.assignment, chosen[u.assignment], timings))
+def longest_first(todo: list, expected: dict[int, float]) -> list:
+    """The units in the order to start them: the longest expected first (stable; ``expected``:
+    {id(unit): seconds})."""
+    return sorted(todo, key=lambda u: -expected[id(u)])
 
 
 class Cores:

@@ -69,13 +69,14 @@ def prune(workdir: Path, keep: set[str]) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def copy_results(src: Path, dest: Path) -> None:
-    """The graded notebook and small files it wrote (a heatmap), never weights or huge files."""
+def copy_results(src: Path, dest: Path, skip: set[str] = frozenset()) -> None:
+    """The graded notebook and small files it wrote (a heatmap), never weights or huge files
+    (nor the names in ``skip``)."""
     if dest.exists():
         shutil.rmtree(dest)
 
     def ignore(folder, names):
-        return [n for n in names if n in ("checkpoints", ".ipynb_checkpoints", "run_summary.json")
+        return [n for n in names if n in ("checkpoints", ".ipynb_checkpoints", "run_summary.json") or n in skip
                 or Path(folder, n).is_symlink()
                 or (Path(folder, n).is_file() and Path(folder, n).stat().st_size > 20 * 2**20)]
     # copyfile, not copy2: nbgrader writes its notebooks read-only (mode 444), and the graded

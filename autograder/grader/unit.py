@@ -62,7 +62,7 @@ def run_unit(spec: dict) -> dict:
     This is the unit of work a scheduler runs: ``python -m grader unit SPEC.json``
     on any machine that sees the same folders (or :mod:`grader.workers`' Dask workers).
     It touches nothing outside ``spec["work"]``; the course results are written afterwards,
-    one submission at a time, by :func:`finish`.
+    one submission at a time, by :mod:`grader.grade` (:func:`collect`, then :mod:`grader.deliver`).
     """
     work = Path(spec["work"])
     memory = [f"--SandboxedKernelManager.memory_limit={spec['memory']}"] if spec.get("memory") else []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Check, CheckFailed
-from .translation_probes import SCORES, request_batch
+from .translation_probes import SCORES
 
 BAHDANAU, LUONG, BOTH = ("nmt",), ("nmt_luong",), ("nmt", "nmt_luong")
 SEED = 42
@@ -259,6 +259,16 @@ def verdict_bleu(request: dict, ev: dict, truth: dict) -> str:
         raise CheckFailed(f"greedy BLEU on the held-out split is {bleu:.2f}, below the floor of {request['floor']} "
                           f"for profile '{request.get('profile')}'. {hint}")
     return f"Greedy BLEU {bleu:.2f} on {len(references):,} held-out sentences (floor {request['floor']})."
+
+
+def request_batch(rng, settings, probe: str, seed: int, **extra) -> dict:
+    """A batch of source (and target) lengths for ``probe``; fixed by ``seed`` in student mode."""
+    draw = np.random.default_rng(seed) if rng is None else rng
+    batch = 5 if rng is None else int(draw.integers(3, 8))
+    lengths = [int(n) for n in draw.integers(2, 14, size=batch)]
+    lengths[int(draw.integers(batch))] = 14  # one full row, the others padded
+    return {"probe": probe, "lengths": lengths, "target_lengths": [int(n) for n in draw.integers(3, 9, size=batch)],
+            "seed": int(draw.integers(2**31)), "units": int(settings["units"]), **extra}
 
 
 def _batch(probe, seed, **extra):

@@ -19,16 +19,6 @@ def _ids(rng: np.random.Generator, lengths, vocab: int) -> np.ndarray:
     return ids.astype("int32")
 
 
-def request_batch(rng, settings, probe: str, seed: int, **extra) -> dict:
-    """A batch of source (and target) lengths for ``probe``; fixed by ``seed`` in student mode."""
-    draw = np.random.default_rng(seed) if rng is None else rng
-    batch = 5 if rng is None else int(draw.integers(3, 8))
-    lengths = [int(n) for n in draw.integers(2, 14, size=batch)]
-    lengths[int(draw.integers(batch))] = 14  # one full row, the others padded
-    return {"probe": probe, "lengths": lengths, "target_lengths": [int(n) for n in draw.integers(3, 9, size=batch)],
-            "seed": int(draw.integers(2**31)), "units": int(settings["units"]), **extra}
-
-
 # --------------------------------------------------------------------------- probes
 
 def probe_encoder(request: dict, objects: dict) -> dict:

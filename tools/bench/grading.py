@@ -16,7 +16,7 @@ Every measurement grades into a fresh folder with FORCE, so nothing is reused.
 from __future__ import annotations
 
 import argparse
-import json
+import copy
 import os
 import shutil
 import tempfile
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import nbformat
 
-from grader.course import DEMO, SOLUTIONS
-from grader.demo import HONEST_VARIANTS, solution_cell, student_version
+from grader.course import DEMO
+from grader.demo import HONEST_VARIANTS, _reference, solution_cell, written_answer_cells
 from grader.grade import grade
 from grader.state import load_state
 
@@ -43,8 +43,7 @@ def own_answer(reference: str, student: str) -> str:
 
 def make_class(n: int, submitted: Path) -> dict[str, str]:
     """Write ``n`` students' notebooks for all three labs; return {student: kind of sentiment hand-in}."""
-    reference = student_version(solution_cell(nbformat.read(SOLUTIONS / "sentiment" / "sentiment.ipynb",
-                                                            as_version=4)).source)
+    reference = _reference("sentiment")
     wrong = list(HONEST_VARIANTS["sentiment"].values())
     counts = {kind: round(share * n) for kind, share in MIX.items()}
     kinds = [kind for kind, k in counts.items() for _ in range(k)]
@@ -54,7 +53,7 @@ def make_class(n: int, submitted: Path) -> dict[str, str]:
     owners, made = [], {}
     for i, kind in enumerate(kinds):
         student = f"s{i:03d}"
-        nb = nbformat.from_dict(json.loads(json.dumps(released["sentiment"])))
+        nb = copy.deepcopy(released["sentiment"])
         answer = solution_cell(nb)
         if kind == "own":
             answer.source = own_answer(reference, student)
@@ -69,25 +68,23 @@ def make_class(n: int, submitted: Path) -> dict[str, str]:
         for lab in LABS:
             folder = submitted / student / lab
             folder.mkdir(parents=True)
-            book = nb if lab == "sentiment" else nbformat.from_dict(json.loads(json.dumps(released[lab])))
-            for cell in book.cells:
-                meta = cell.metadata.get("nbgrader", {})
-                if meta.get("solution") and cell.cell_type == "markdown":
-                    cell.source = f"{student} answers in their own words."
+            book = nb if lab == "sentiment" else copy.deepcopy(released[lab])
+            for cell in written_answer_cells(book):
+                cell.source = f"{student} answers in their own words."
             nbformat.write(book, folder / f"{lab}.ipynb")
     return made
 
 
-def timed_grade(workdir: Path, **kwargs) -> tuple[float, list]:
+def timed_grade(workdir: Path, use_demo: bool = False, **kwargs) -> tuple[float, list]:
     start = time.monotonic()
-    results = grade(workdir, force=True, use_demo=False, **kwargs)
+    results = grade(workdir, force=True, use_demo=use_demo, **kwargs)
     return time.monotonic() - start, list(results)
 
 
 def class_run(n: int, profile: str, jobs: int | None) -> dict:
     """The class graded as a class, and one student per lab graded alone, in one run."""
     with tempfile.TemporaryDirectory(prefix="bench-class-") as tmp:
-        made = make_class(n, Path(tmp) / "submitted")
+        make_class(n, Path(tmp) / "submitted")
         wall, results = timed_grade(Path(tmp), profile=profile, jobs=jobs)
         runs = {}
         for r in results:
@@ -101,9 +98,8 @@ def class_run(n: int, profile: str, jobs: int | None) -> dict:
     seconds_of = {keys[f"{r.student}/{r.assignment}"]: r.seconds for r in results}
     distinct = {lab: len({keys[f"{r.student}/{lab}"] for r in rows}) for lab, rows in runs.items()}
     unit_seconds = sum(seconds_of.values())
-    return {"n": n, "profile": profile, "wall": wall, "alone": alone, "kinds": made,
-            "distinct": distinct, "unit_seconds": unit_seconds,
-            "scores": sorted((r.student, r.assignment, r.score, r.status) for r in results)}
+    return {"n": n, "profile": profile, "wall": wall, "alone": alone, "distinct": distinct,
+            "unit_seconds": unit_seconds}
 
 
 def extrapolate(run: dict, students: int = 150) -> dict:
@@ -144,9 +140,7 @@ def measure_workers(profile: str, jobs: int, split_threads: bool = True) -> dict
         os.environ["COURSEKIT_NO_THREAD_SPLIT"] = "1"
     try:
         with tempfile.TemporaryDirectory(prefix=f"bench-grade-{profile}-{jobs}-") as tmp:
-            start = time.monotonic()
-            results = grade(Path(tmp), profile=profile, use_demo=True, only=["sentiment"], jobs=jobs, force=True)
-            seconds = time.monotonic() - start
+            seconds, results = timed_grade(Path(tmp), use_demo=True, profile=profile, only=["sentiment"], jobs=jobs)
     finally:
         if saved is None:
             os.environ.pop("COURSEKIT_NO_THREAD_SPLIT", None)

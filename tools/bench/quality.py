@@ -42,8 +42,8 @@ import time
 import nbformat
 
 from coursekit import ROOT, profiles
+from coursekit.checks.sentiment import THRESHOLD
 
-THRESHOLD = 0.80
 NOTEBOOKS = {lab: ROOT / "solutions" / lab / f"{lab}.ipynb" for lab in ("sentiment", "nmt", "nmt_luong")}
 
 #: The last commit before the sentiment lab's time cut, and the cpu settings it ran with

@@ -35,18 +35,13 @@ One module per step, none importing a later one:
 * :mod:`.sections`, :mod:`.machine`: the values each section of the page shows;
 * :mod:`.page`: render ``templates/`` (Jinja2) into the page; :mod:`.cli`: the command line.
 """
-from coursekit import ROOT
 from coursekit.summary import SUMMARY_FILE, load_summary, save_summary
 
 from .cli import main
-from .collect import RunResult, collect
-from .execute import cell_errors, error_text, execute_notebook, run_all, run_one
+from .collect import collect
+from .execute import run_one
 from .formatting import DASH
-from .page import render, write_report
-from .runs import (CELLS, CHECKPOINT_DIR, DEFAULT_OUT, REPORT_DIR, RUNS, RUNS_DIR, STATUS_FILE, RunSpec,
-                   resolve_profile, run_env, run_specs)
+from .runs import RUNS, STATUS_FILE
 
-__all__ = ["CELLS", "CHECKPOINT_DIR", "DASH", "DEFAULT_OUT", "REPORT_DIR", "ROOT", "RUNS", "RUNS_DIR",
-           "STATUS_FILE", "SUMMARY_FILE", "RunResult", "RunSpec", "cell_errors", "collect", "error_text",
-           "execute_notebook", "load_summary", "main", "render", "resolve_profile", "run_all", "run_env",
-           "run_one", "run_specs", "save_summary", "write_report"]
+__all__ = ["DASH", "RUNS", "STATUS_FILE", "SUMMARY_FILE", "collect", "load_summary", "main", "run_one",
+           "save_summary"]

@@ -60,15 +60,14 @@ def main(argv: Sequence[str] | None = None, executor: Callable | None = None) ->
         profile = resolve_profile(args.profile)
     except ValueError as error:
         parser.error(str(error))
+    if not args.no_run:
+        print(f"make report: {len(names)} run(s) in profile {profile}, one after the other", file=sys.stderr)
+        run_all(names, profile, args.cell, args.runs_dir, args.checkpoint_dir, executor)
+    results = collect(names, args.runs_dir, args.cell)
     if args.no_run:
-        results = collect(names, args.runs_dir, args.cell)
         made_in = {(r.summary or {}).get("profile") for r in results if r.ok} - {None}
         if (args.profile or "auto").lower() == "auto" and len(made_in) == 1:
             profile = made_in.pop()
-    else:
-        print(f"make report: {len(names)} run(s) in profile {profile}, one after the other", file=sys.stderr)
-        run_all(names, profile, args.cell, args.runs_dir, args.checkpoint_dir, executor)
-        results = collect(names, args.runs_dir, args.cell)
 
     out = write_report(results, args.out, profile, reproduce_command(profile, args.only, args.cell))
     bad = [r for r in results if not r.ok]

@@ -21,9 +21,6 @@ RUNS_DIR = REPORT_DIR / "runs"
 CHECKPOINT_DIR = REPORT_DIR / "checkpoints"
 DEFAULT_OUT = REPORT_DIR / "index.html"
 
-SENTIMENT_THRESHOLD = 0.80
-"""The sentiment lab's accuracy threshold, when its summary does not record one."""
-
 CELLS = ("gru", "lstm")
 
 
@@ -90,9 +87,8 @@ def resolve_profile(name: str | None = None, env: Mapping[str, str] | None = Non
 
 
 def lab_settings(lab: str, profile: str) -> dict:
-    """The profile settings of ``lab``; ``nmt_luong`` uses the ``nmt`` entry until it has its own."""
-    table = profiles.SETTINGS.get(lab) or profiles.SETTINGS["nmt"]
-    return dict(table[profile])
+    """The profile settings of ``lab``."""
+    return dict(profiles.SETTINGS[lab][profile])
 
 
 def cell_timeout(lab: str, profile: str) -> int:

@@ -31,6 +31,7 @@ def results_section(results: Sequence[RunResult], verdict: Verdict) -> dict | No
         return None
     finished = [r for r in runs if r.ok]
     widths = {number(metric(r.summary, "beam_width")) for r in finished} - {None}
+    below = {s.name for s in verdict.under}
     rows = []
     for r in runs:
         if not r.ok:
@@ -41,7 +42,7 @@ def results_section(results: Sequence[RunResult], verdict: Verdict) -> dict | No
         rows.append({
             "result": r,
             "best": verdict.best is not None and r.name == verdict.best.name and len(verdict.ranked) > 1,
-            "below_floor": verdict.floor is not None and greedy is not None and greedy < verdict.floor,
+            "below_floor": r.name in below,
             "attention": (r.summary or {}).get("attention") or DASH,
             "cell": (r.summary or {}).get("cell") or DASH,
             "greedy": greedy, "beam": metric(r.summary, "bleu_beam"),
@@ -81,7 +82,7 @@ def attention_section(results: Sequence[RunResult]) -> dict | None:
     for source in sources:
         panels = [(r.name, by_run[r.name][source]) for r in runs if source in by_run[r.name]]
         missing = [r.name for r in runs if source not in by_run[r.name]]
-        problems = [f"{run}: {weights_problem(ex)}" for run, ex in panels if weights_problem(ex)]
+        problems = [f"{run}: {p}" for run, ex in panels if (p := weights_problem(ex))]
         if missing:
             problems.append(f"not among the examples of {', '.join(missing)}")
         examples.append({"source": source,

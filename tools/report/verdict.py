@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from coursekit.checks.sentiment import THRESHOLD as SENTIMENT_THRESHOLD
+
 from .collect import RunResult, metric, nmt, number, ranked
-from .runs import SENTIMENT_THRESHOLD, bleu_floor
+from .runs import bleu_floor
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 
+from ..cells import grade_id
 from ..course import DEMO, LABS, SOLUTIONS
 from .answers import (HONEST_VARIANTS, _reference, solution_cell, solution_cells,  # noqa: F401 (tools, tests)
                       student_version, written_answer_cells)
@@ -33,9 +34,9 @@ def honest_class(assignment: str, released) -> dict[str, dict[str, object]]:
     if not solution_cells(released):  # a worked lab: run as released, its questions answered
         nb = copy.deepcopy(released)
         solution = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
-        model = {c.metadata["nbgrader"]["grade_id"]: c.source for c in written_answer_cells(solution)}
+        model = {grade_id(c): c.source for c in written_answer_cells(solution)}
         for cell in written_answer_cells(nb):
-            cell.source = "My answer, after running the lab: " + model[cell.metadata["nbgrader"]["grade_id"]]
+            cell.source = "My answer, after running the lab: " + model[grade_id(cell)]
         return {"passes-all": {name: nb}}
     bodies = {"passes-all": _reference(assignment), "untouched": None}
     bodies.update(HONEST_VARIANTS.get(assignment, {}))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import nbformat
 
+from ..cells import is_answer
 from ..course import SOLUTIONS
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -10,14 +11,12 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
 def solution_cells(nb) -> list:
     """The answer cells that hold code (the sentiment lab's TODO)."""
-    return [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")
-            and c.get("cell_type") == "code"]
+    return [c for c in nb.cells if is_answer(c) and c.get("cell_type") == "code"]
 
 
 def written_answer_cells(nb) -> list:
     """The answer cells a TA grades by hand (markdown: the NMT labs' questions)."""
-    return [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")
-            and c.get("cell_type") == "markdown"]
+    return [c for c in nb.cells if is_answer(c) and c.get("cell_type") == "markdown"]
 
 
 def solution_cell(nb):

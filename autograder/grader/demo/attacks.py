@@ -240,3 +240,12 @@ def _hand_out_twice(grade_id, nonce, found):
 
 
 _evidence.hand_out = _hand_out_twice'''
+
+INJECTS_SCRIPT = '''\
+# Displays a script and HTML that would run in whatever page shows this notebook's outputs:
+# the feedback page, and formgrader inside the TA's own Jupyter server.
+from IPython.display import HTML, Javascript, Markdown, display
+_payload = "fetch('/api/contents/solutions').then(r => r.text()).then(t => document.title = t)"
+display(HTML(f"<script>{_payload}</script><img src=x onerror=\\"{_payload}\\"><b>20 / 20</b>"))
+display(Markdown(f"<img src=x onerror=\\"{_payload}\\"> **all checks passed**"))
+display(Javascript(_payload))'''

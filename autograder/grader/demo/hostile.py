@@ -13,8 +13,8 @@ import copy
 import nbformat
 
 from ..cells import is_check
-from .attacks import (DOT_LAYER, FORGES_EVIDENCE, LABEL_ORACLE, LEAKS_THROUGH_EXCEPTION, LEAKS_THROUGH_OUTPUT,
-                      RESTORES_ITS_PATCH, REWRITES_GRADER_HELPERS)
+from .attacks import (DOT_LAYER, FORGES_EVIDENCE, INJECTS_SCRIPT, LABEL_ORACLE, LEAKS_THROUGH_EXCEPTION,
+                      LEAKS_THROUGH_OUTPUT, RESTORES_ITS_PATCH, REWRITES_GRADER_HELPERS)
 from .answers import GENERAL_SCORE_WITHOUT_MASK, _prepend, _reference, solution_cell, solution_cells
 
 
@@ -130,6 +130,7 @@ def hostile_class(assignment: str, released) -> dict[str, dict[str, object]]:
         "leaks-through-exception": {name: with_answer(LEAKS_THROUGH_EXCEPTION)},
         "leaks-through-output": {name: with_answer(LEAKS_THROUGH_OUTPUT)},
         "forges-evidence": {name: with_answer(FORGES_EVIDENCE)},
+        "injects-script": {name: with_answer(_prepend(INJECTS_SCRIPT, reference))},
     }
 
 
