@@ -172,10 +172,12 @@ def test_integrity_cells_stay_out_and_ansi_colours_stay_in():
 def test_a_written_answer_with_raw_html_shows_as_typed_and_runs_nothing():
     nb = graded("nmt")
     answer = next(c for c in nb.cells if c.cell_type == "markdown" and cells.is_answer(c))
-    answer.source = 'Wider beams <img src=x onerror="alert(1)"> help <script>alert(2)</script> **a little**.'
+    answer.source = ('Wider beams <img src=x onerror="alert(1)"> help <script>alert(2)</script> **a little**, '
+                     'while $k < n$.')
     page = BeautifulSoup(render(sanitize(nb), assignment="nmt"), "html.parser")
     assert not page.find("script") and not page.find(attrs={"onerror": True})
     assert '<img src=x onerror="alert(1)">' in page.get_text() and page.find("strong", string="a little")
+    assert page.find("mo", string="<"), "a formula's < stays a formula"
 
 
 def test_an_unreadable_notebook_gets_a_page_with_the_summary_only():

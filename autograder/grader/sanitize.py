@@ -11,8 +11,8 @@ page sees the notebook:
   markdown, LaTeX, SVG, JavaScript, widgets) is dropped when there is a text one beside
   it that says something (a pandas table shows as text), and otherwise shown as its own
   source text (instead of a bare ``<IPython.core.display.HTML object>``);
-* in the answers a student wrote in markdown, ``<`` is escaped, so raw HTML shows as the
-  text the student typed. Markdown links with a ``javascript:`` target are already
+* in the answers a student wrote in markdown, a ``<`` that would open a tag is escaped, so
+  raw HTML shows as the text the student typed (``p < q`` in a formula is left alone). Markdown links with a ``javascript:`` target are already
   disarmed by the markdown renderer.
 
 The released lab's own markdown is the course's, not the student's, and stays as it is.
@@ -26,6 +26,8 @@ from .cells import is_answer
 
 #: output representations shown as they are: text and bitmaps (rendered escaped, or as <img>)
 SHOWN = ("text/plain", "image/png", "image/jpeg", "image/gif")
+#: a ``<`` that starts an HTML tag, comment or processing instruction (any other ``<`` is text)
+TAG_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
 #: Python's default repr, which says nothing about what was displayed
 BARE_REPR = re.compile(r"<[\w.]+ object( at 0x[0-9a-f]+)?>")
 
@@ -34,7 +36,7 @@ def sanitize(nb):
     """``nb`` with its outputs and written answers made inert (in place; returned for chaining)."""
     for cell in nb.cells:
         if cell.cell_type == "markdown" and is_answer(cell):
-            cell.source = cell.source.replace("<", "&lt;")
+            cell.source = TAG_OPEN.sub("&lt;", cell.source)
         for out in cell.get("outputs", []):
             data = out.get("data")
             if not data:
