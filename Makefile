@@ -44,10 +44,10 @@ $(STAMP): environment.yml pyproject.toml
 	touch $@
 
 release: $(STAMP) ## generate labs/ and the demo class from solutions/ (nbgrader)
-	$(PY) -m grader release
+	$(PY) -m coursegrader release
 
 grade: $(STAMP) ## autograde autograder/submitted/ (the demo class if empty): CSV, feedback, table
-	$(PY) -m grader grade --profile $(PROFILE) $(if $(DEMO),--demo $(DEMO)) \
+	$(PY) -m coursegrader grade --profile $(PROFILE) $(if $(DEMO),--demo $(DEMO)) \
 	  $(if $(JOBS),--jobs $(JOBS)) $(if $(JOBS_PER_GPU),--jobs-per-gpu $(JOBS_PER_GPU)) \
 	  $(if $(STUDENT),--student $(STUDENT)) $(if $(FORCE),--force) \
 	  $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(MEMORY),--memory $(MEMORY))
@@ -72,15 +72,15 @@ test: $(STAMP) ## run the test suite (includes real cpu-profile grading runs, ~2
 	$(PY) -m pytest
 
 bench: $(STAMP) ## speed: NMT step vs the classic code, then time to quality before/after (~40 min)
-	$(PY) -m tools.bench.step
-	$(PY) -m tools.bench.quality $(if $(LAB),--lab $(LAB))
+	$(PY) -m coursetools.bench.step
+	$(PY) -m coursetools.bench.quality $(if $(LAB),--lab $(LAB))
 
 bench-grade: $(STAMP) ## a generated class of N=10 graded as make grade does, against one at a time (~25 min)
-	$(PY) -m tools.bench.grading --class $(or $(N),10) --profile $(or $(filter-out auto,$(PROFILE)),cpu) \
+	$(PY) -m coursetools.bench.grading --class $(or $(N),10) --profile $(or $(filter-out auto,$(PROFILE)),cpu) \
 	  $(if $(WORKERS),--workers)
 
 report: $(STAMP) ## run every lab (Bahdanau, 3 Luong scores, sentiment) into report/index.html
-	$(PY) -m tools.report --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) \
+	$(PY) -m coursetools.report --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) \
 	  $(if $(CELL),--cell $(CELL)) $(if $(NO_RUN),--no-run)
 
 clean: ## delete grading results (autograded/, feedback/, gradebook, grades.csv) and report/

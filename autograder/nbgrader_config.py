@@ -26,20 +26,20 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # Students may add cells of their own; grading still restores every locked cell.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
-# --- Autograding: answer-only, sandboxed, verdicts outside the kernel (autograder/grader/) -------
+# --- Autograding: answer-only, sandboxed, verdicts outside the kernel (autograder/coursegrader/) -------
 # Whoever runs `nbgrader autograde` (make grade, or formgrader's button) gets the same pipeline:
 # the submission is rebuilt from the released lab with only its answer cells; every check's
 # inputs are drawn afresh; the kernel runs in the sandbox, with the held-out truth withheld, and
 # its check cells only hand evidence out; the verdicts are computed here, outside the kernel. Time limits and the sandbox are
-# set per run by `make grade` (autograder/grader/unit.py) from the profile.
+# set per run by `make grade` (autograder/coursegrader/unit.py) from the profile.
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput,
     OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
-from grader.execute import GradeExecute  # noqa: E402
-from grader.rebuild import RebuildFromRelease  # noqa: E402
-from grader.requests import DrawRequests  # noqa: E402
-from grader.verdicts import ComputeVerdicts  # noqa: E402
+from coursegrader.execute import GradeExecute  # noqa: E402
+from coursegrader.rebuild import RebuildFromRelease  # noqa: E402
+from coursegrader.requests import DrawRequests  # noqa: E402
+from coursegrader.verdicts import ComputeVerdicts  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [RebuildFromRelease, ClearOutput, DeduplicateIds,
                                       OverwriteKernelspec, OverwriteCells, CheckCellMetadata]

@@ -32,7 +32,7 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     # gradients, so larger than the training batch). cpu trains one epoch: with two, the second
     # epoch's validation accuracy was lower (0.8616 vs 0.8656), early stopping restored epoch 1
     # anyway, and the second epoch was half the training time; the kept model is the same, test
-    # accuracy 0.8478 either way (`python -m tools.bench.quality --lab sentiment` compares).
+    # accuracy 0.8478 either way (`python -m coursetools.bench.quality --lab sentiment` compares).
     # Prediction batches of 1250 were not measurably faster than 512 on 2 cores.
     "sentiment": {
         "full": dict(embedding_dim=256, units=1024, batch_size=128, epochs=10,

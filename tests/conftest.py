@@ -1,7 +1,7 @@
 """Grading runs shared by several test files (each costs minutes, so it runs once per session)."""
 import pytest
 
-from grader.grade import grade
+from coursegrader.grade import grade
 
 
 @pytest.fixture(scope="session")

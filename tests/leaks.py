@@ -5,9 +5,9 @@ import base64
 import html
 import re
 
-from grader.course import ROOT
+from coursegrader.course import ROOT
 
-HIDDEN_SOURCES = sorted((ROOT / "autograder" / "grader" / "hidden").glob("*.py"))
+HIDDEN_SOURCES = sorted((ROOT / "autograder" / "coursegrader" / "hidden").glob("*.py"))
 
 
 def secret_lines() -> list[str]:

@@ -44,8 +44,8 @@ def graded_check(assignment: str, profile: str, seed: int = 0):
     grader's verdict would fail, and returns the verdict's message otherwise.
     """
     from coursekit.checks import evidence, run_probe
-    from grader.requests import draw, find_check, lab_settings
-    from grader.verdicts import truth_for
+    from coursegrader.requests import draw, find_check, lab_settings
+    from coursegrader.verdicts import truth_for
 
     def check(grade_id, _profile, **objects):
         found, _ = find_check(assignment, grade_id)

@@ -1,8 +1,8 @@
 """The pieces of a trustworthy autograde, without running a notebook (seconds).
 
-grader.rebuild rebuilds a submission from the released lab, coursekit.integrity
-spots replaced objects (a flag for review), grader.verdicts judges the evidence,
-grader.feedback hides the hidden tests, and grader.discover accounts for every
+coursegrader.rebuild rebuilds a submission from the released lab, coursekit.integrity
+spots replaced objects (a flag for review), coursegrader.verdicts judges the evidence,
+coursegrader.feedback hides the hidden tests, and coursegrader.discover accounts for every
 student folder. The real runs are in test_grading.py.
 """
 import copy
@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from coursekit import integrity
-from grader import cells, feedback, rebuild, verdicts
-from grader.discover import discover, read_notebook
+from coursegrader import cells, feedback, rebuild, verdicts
+from coursegrader.discover import discover, read_notebook
 from coursekit.checks import evidence, run_probe
-from grader.demo import solution_cell
-from grader.requests import draw, lab_settings
+from coursegrader.demo import solution_cell
+from coursegrader.requests import draw, lab_settings
 from notebook_cells import cells_by_id, load, released_with_reference_answer
 
 

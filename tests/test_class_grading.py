@@ -12,10 +12,10 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from grader import store
-from grader.course import DEMO
-from grader.grade import grade
-from grader.state import load_state
+from coursegrader import store
+from coursegrader.course import DEMO
+from coursegrader.grade import grade
+from coursegrader.state import load_state
 from notebook_cells import cells_by_id
 
 NMT_STUDENTS = ["ada", "ben", "cem", "dia"]

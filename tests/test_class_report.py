@@ -1,4 +1,4 @@
-"""The class report (grader.classreport) and answer comparison (grader.similarity), on a synthetic class."""
+"""The class report (coursegrader.classreport) and answer comparison (coursegrader.similarity), on a synthetic class."""
 import re
 from datetime import datetime, timezone
 
@@ -8,12 +8,12 @@ matplotlib.use("Agg")
 import nbformat  # noqa: E402
 import pytest  # noqa: E402
 
-from grader import similarity  # noqa: E402
-from grader.classreport import class_report_context, read_run, status_kind, write_class_report  # noqa: E402
-from grader.course import LABS, SOLUTIONS  # noqa: E402
-from grader.demo.answers import GENERAL_SCORE_WITHOUT_MASK, HONEST_VARIANTS, solution_cell, student_version  # noqa: E402
-from grader.demo.hostile import ENDLESS_LOOP, WARNS_BUT_CORRECT  # noqa: E402
-from grader.table import Result  # noqa: E402
+from coursegrader import similarity  # noqa: E402
+from coursegrader.classreport import class_report_context, read_run, status_kind, write_class_report  # noqa: E402
+from coursegrader.course import LABS, SOLUTIONS  # noqa: E402
+from coursegrader.demo.answers import GENERAL_SCORE_WITHOUT_MASK, HONEST_VARIANTS, solution_cell, student_version  # noqa: E402
+from coursegrader.demo.hostile import ENDLESS_LOOP, WARNS_BUT_CORRECT  # noqa: E402
+from coursegrader.table import Result  # noqa: E402
 from screenshots import screenshot  # noqa: E402
 
 REFERENCE = student_version(solution_cell(nbformat.read(SOLUTIONS / "sentiment" / "sentiment.ipynb", 4)).source)

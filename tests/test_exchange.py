@@ -18,9 +18,9 @@ from pathlib import Path
 
 import nbformat
 
-from grader.course import ROOT, assignments
-from grader.grade import grade
-from grader.table import read_expected
+from coursegrader.course import ROOT, assignments
+from coursegrader.grade import grade
+from coursegrader.table import read_expected
 from notebook_cells import load, released_with_reference_answer
 
 COURSE_ID = "seq2seq-attention"

@@ -10,8 +10,8 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
-from grader import cells, feedback
-from grader.sanitize import sanitize
+from coursegrader import cells, feedback
+from coursegrader.sanitize import sanitize
 from notebook_cells import load
 from screenshots import screenshot  # noqa: E402
 
@@ -20,7 +20,7 @@ LABS = ["sentiment", "nmt", "nmt_luong"]
 
 def graded(assignment: str) -> nbformat.NotebookNode:
     """The instructor notebook with a verdict record: the second check failed, the first printed a
-    warning, hidden checks marked hidden (as grader.verdicts writes it)."""
+    warning, hidden checks marked hidden (as coursegrader.verdicts writes it)."""
     nb = copy.deepcopy(load(assignment))
     checks = [c for c in nb.cells if cells.is_check(c)]
     nb.metadata["coursekit"] = {"checks": [

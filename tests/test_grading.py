@@ -14,9 +14,9 @@ import pytest
 from nbgrader.api import Gradebook
 
 from coursekit import profiles
-from grader import table
-from grader.course import ROOT
-from grader.grade import grade
+from coursegrader import table
+from coursegrader.course import ROOT
+from coursegrader.grade import grade
 from leaks import leaked_lines
 
 TODO_CHECKS = {"luong_output_shapes_and_dtypes", "luong_weights_sum_to_one",
@@ -197,7 +197,7 @@ def test_the_graded_kernel_saw_no_test_label_and_said_so(hostile):
     workdir, _ = hostile
     assert "labels withheld while grading" in cell_output(workdir, "reads-secrets", "sentiment", "evaluation")
     out = cell_output(workdir, "reads-secrets", "sentiment", "luong_attention")
-    assert f"could not read {ROOT / 'autograder' / 'grader' / 'hidden' / 'sentiment.py'}" in out
+    assert f"could not read {ROOT / 'autograder' / 'coursegrader' / 'hidden' / 'sentiment.py'}" in out
     assert "test labels seen from inside: ['']" in out, "data/ in the sandbox is the copy without them"
 
 

@@ -43,8 +43,8 @@ import nbformat
 import pytest
 
 from coursekit import profiles
-from grader.course import ROOT
-from grader.table import read_expected
+from coursegrader.course import ROOT
+from coursegrader.table import read_expected
 from notebook_cells import cells_by_id, released_with_reference_answer
 
 COURSE_ID = "seq2seq-attention"

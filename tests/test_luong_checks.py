@@ -11,8 +11,8 @@ import pytest
 
 from coursekit import checks, profiles
 from coursekit.checks import evidence
-from grader.demo import solution_cell, student_version
-from grader.requests import draw, find_check, lab_settings
+from coursegrader.demo import solution_cell, student_version
+from coursegrader.requests import draw, find_check, lab_settings
 from notebook_cells import cells_by_id, load
 
 NB = load("sentiment")

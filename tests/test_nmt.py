@@ -19,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from coursekit import ROOT, plotting, profiles  # noqa: E402
 from notebook_cells import cells_by_id, graded_check, load  # noqa: E402
-from tools.bench.step import NOTEBOOK, load_lab  # noqa: E402
+from coursetools.bench.step import NOTEBOOK, load_lab  # noqa: E402
 
 LAB_TAGS = ("setup", "data", "model", "build", "decode", "plot")
 
@@ -181,7 +181,7 @@ def test_nmt_profiles():
 
 def test_bench_runs_both_implementations_side_by_side():
     """Plumbing only (a tiny model): `make bench` must keep working; it is never a timed test."""
-    from tools.bench import step as bench
+    from coursetools.bench import step as bench
 
     (row,) = bench.run(units_list=(8,), steps=1, sample=2)
     for side in ("classic", "lab"):
@@ -210,7 +210,7 @@ def test_validation_split_is_carved_from_training_sources_only(lab):
 
 def test_bench_before_settings_name_only_settings_the_profiles_know():
     """`make bench` replays the old settings through COURSE_SETTINGS, which refuses unknown names."""
-    from tools.bench import quality as bench_quality
+    from coursetools.bench import quality as bench_quality
 
     assert set(bench_quality.NMT_BEFORE) <= set(profiles.SETTINGS["nmt"]["cpu"])
     for lab, before in bench_quality.BEFORE.items():

@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from coursekit import ROOT, nmt, profiles  # noqa: E402
 from notebook_cells import graded_check  # noqa: E402
-from tools.bench.step import load_lab  # noqa: E402
+from coursetools.bench.step import load_lab  # noqa: E402
 
 NOTEBOOK = ROOT / "solutions" / "nmt_luong" / "nmt_luong.ipynb"
 TAGS = ("setup", "data", "model", "build", "decode")
@@ -95,7 +95,7 @@ DISTRIBUTED = textwrap.dedent("""
     import tensorflow as tf
     (cpu,) = tf.config.list_physical_devices("CPU")
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from tools.bench.step import load_lab
+    from coursetools.bench.step import load_lab
     lab = load_lab(__import__("pathlib").Path(sys.argv[1]), tags=("setup", "data", "model"), profile="smoke")
     data = lab["data"]
     one = lab["make_strategy"]([])

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from grader.demo import solution_cells, written_answer_cells
+from coursegrader.demo import solution_cells, written_answer_cells
 from notebook_cells import cells_by_id, load, tracked_notebooks
 
 ASSIGNMENTS = ["sentiment", "nmt", "nmt_luong"]

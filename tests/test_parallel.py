@@ -13,11 +13,11 @@ import time
 import nbformat
 import pytest
 
-from grader import workers
-from grader.course import DEMO
-from grader.demo import solution_cell
-from grader.grade import grade
-from grader.schedule import Cores
+from coursegrader import workers
+from coursegrader.course import DEMO
+from coursegrader.demo import solution_cell
+from coursegrader.grade import grade
+from coursegrader.schedule import Cores
 
 
 def test_one_worker_per_gpu_each_seeing_only_its_gpu():

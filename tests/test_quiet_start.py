@@ -93,8 +93,8 @@ def test_a_crash_inside_the_filter_still_shows_what_was_written_before_it():
 @pytest.mark.parametrize("kernel", ["jupyter", "grader sandbox"])
 def test_a_notebook_cell_importing_tensorflow_the_labs_way_has_no_stderr_output(kernel, tmp_path):
     if kernel == "grader sandbox":
-        from grader.sandbox import bwrap
-        from grader.sandbox.kernel import SandboxedKernelManager
+        from coursegrader.sandbox import bwrap
+        from coursegrader.sandbox.kernel import SandboxedKernelManager
         if bwrap.bwrap_path() is None:
             pytest.skip("bubblewrap (bwrap) is not installed")
         options = {"kernel_manager_class": SandboxedKernelManager}

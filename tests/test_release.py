@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from grader.course import ROOT, assignments
-from grader.release import release
+from coursegrader.course import ROOT, assignments
+from coursegrader.release import release
 
 
 def without_cell_ids(path):

@@ -16,8 +16,8 @@ from markupsafe import Markup  # noqa: E402
 
 from coursekit import plotting, profiles  # noqa: E402
 from coursekit.mathml import latex_to_mathml, text_with_math  # noqa: E402
-import tools.report as report  # noqa: E402
-import tools.report.execute  # noqa: E402,F401 - the runner, whose ROOT a test moves
+import coursetools.report as report  # noqa: E402
+import coursetools.report.execute  # noqa: E402,F401 - the runner, whose ROOT a test moves
 from screenshots import screenshot  # noqa: E402
 
 REPORT_PACKAGE = Path(report.__file__).parent

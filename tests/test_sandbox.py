@@ -1,4 +1,4 @@
-"""The bubblewrap sandbox around student kernels (grader.sandbox).
+"""The bubblewrap sandbox around student kernels (coursegrader.sandbox).
 
 The kernel tests start real sandboxed kernels (about half a second each); they
 are skipped only when bwrap is not installed (CI installs bubblewrap). The
@@ -24,10 +24,10 @@ from jupyter_core.paths import jupyter_runtime_dir
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-import grader.sandbox as sandbox
-from grader.course import ROOT
-from grader.sandbox import bwrap, cgroups
-from grader.sandbox.kernel import SandboxedKernelManager
+import coursegrader.sandbox as sandbox
+from coursegrader.course import ROOT
+from coursegrader.sandbox import bwrap, cgroups
+from coursegrader.sandbox.kernel import SandboxedKernelManager
 
 needs_bwrap = pytest.mark.skipif(bwrap.bwrap_path() is None,
                                  reason="bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
@@ -232,7 +232,7 @@ def test_notebook_runs_in_sandbox_with_numpy_and_course_data(tmp_path):
 @needs_bwrap
 def test_a_graded_kernel_sees_the_grader_s_data_copy_at_data_and_no_test_label(tmp_path):
     """While grading, data/ inside the sandbox is the copy with the held-out truth withheld."""
-    from grader.withhold import withheld_data_dir
+    from coursegrader.withhold import withheld_data_dir
     copy = withheld_data_dir()
     nb = tiny_notebook("import os, coursekit.data as d\n"
                        "print(d.data_dir(), sorted(os.listdir(d.data_dir())), sorted(d.withheld()))\n"
@@ -384,7 +384,7 @@ def test_links_and_fifos_planted_in_cwd_are_removed_when_the_kernel_ends(tmp_pat
 
 PARENT = """
 import asyncio, os, sys
-from grader.sandbox.kernel import SandboxedKernelManager
+from coursegrader.sandbox.kernel import SandboxedKernelManager
 
 def descendants(pid):
     found = []
@@ -477,9 +477,9 @@ def test_memory_limit_trait_is_validated():
 
 
 def _fake_cgroup2(tmp_path, enabled_at):
-    """A cgroup2-like tree: root > system.slice > grader.scope, memory enabled for the
+    """A cgroup2-like tree: root > system.slice > coursegrader.scope, memory enabled for the
     children of the groups in ``enabled_at``; returns (mountinfo, /proc/self/cgroup)."""
-    scope = tmp_path / "system.slice" / "grader.scope"
+    scope = tmp_path / "system.slice" / "coursegrader.scope"
     scope.mkdir(parents=True)
     for group in (tmp_path, tmp_path / "system.slice", scope):
         (group / "cgroup.controllers").write_text("cpu io memory pids\n")
@@ -492,7 +492,7 @@ def _fake_cgroup2(tmp_path, enabled_at):
 
 def test_cgroup2_parent_is_the_nearest_group_whose_children_get_memory(tmp_path):
     mountinfo, own = _fake_cgroup2(tmp_path, enabled_at={".", "system.slice"})
-    # grader.scope holds processes: enabling memory there fails for real (EBUSY) and, here,
+    # coursegrader.scope holds processes: enabling memory there fails for real (EBUSY) and, here,
     # does not show up as "memory" in its subtree_control either.
     assert cgroups.find_cgroup_parent(mountinfo, own) == (2, tmp_path / "system.slice")
 
@@ -506,14 +506,14 @@ def test_no_memory_controller_anywhere_means_a_clear_reason(tmp_path):
 
 def test_cgroup1_memory_controller_is_used_when_v2_has_no_memory(tmp_path):
     unified, memory = tmp_path / "unified", tmp_path / "memory"
-    (memory / "jobs" / "grader").mkdir(parents=True)
+    (memory / "jobs" / "coursegrader").mkdir(parents=True)
     unified.mkdir()
     (unified / "cgroup.controllers").write_text("hugetlb\n")
     mountinfo = (f"31 25 0:27 / {tmp_path}/cpu rw - cgroup cgroup rw,cpu\n"
                  f"32 25 0:28 / {memory} rw - cgroup cgroup rw,memory\n"
                  f"33 25 0:29 / {unified} rw - cgroup2 cgroup2 rw\n")
     own = "4:memory:/jobs/grader\n1:cpu:/\n0::/\n"
-    assert cgroups.find_cgroup_parent(mountinfo, own) == (1, memory / "jobs" / "grader")
+    assert cgroups.find_cgroup_parent(mountinfo, own) == (1, memory / "jobs" / "coursegrader")
     # in another cgroup namespace the own path is not visible: the mount point is used
     assert cgroups.find_cgroup_parent(mountinfo, "4:memory:/elsewhere\n") == (1, memory)
 

@@ -16,12 +16,12 @@ import pytest
 
 from coursekit import data
 from coursekit.checks import CheckFailed, evidence, run_probe
-from grader import hidden
-from grader.course import ROOT
-from grader.demo import attacks
-from grader.requests import draw, find_check, lab_settings
-from grader.verdicts import error_type, judge
-from grader.withhold import withheld_data_dir
+from coursegrader import hidden
+from coursegrader.course import ROOT
+from coursegrader.demo import attacks
+from coursegrader.requests import draw, find_check, lab_settings
+from coursegrader.verdicts import error_type, judge
+from coursegrader.withhold import withheld_data_dir
 from leaks import HIDDEN_SOURCES, leaked_lines, secret_lines
 
 
@@ -152,8 +152,8 @@ def test_a_hidden_check_names_the_exception_type_only():
 
 
 def test_every_graded_cell_has_a_check_and_only_hidden_ones_live_in_the_grader():
-    from grader.cells import grade_id, is_check
-    from grader.course import assignments
+    from coursegrader.cells import grade_id, is_check
+    from coursegrader.course import assignments
     from notebook_cells import load
     for assignment in assignments():
         for cell in load(assignment).cells:

@@ -1,2 +1,2 @@
 """Tools for the course staff, apart from the lab library and the grader: ``make report``
-(:mod:`tools.report`) and ``make bench`` / ``make bench-grade`` (:mod:`tools.bench`)."""
+(:mod:`coursetools.report`) and ``make bench`` / ``make bench-grade`` (:mod:`coursetools.bench`)."""

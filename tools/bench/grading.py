@@ -25,10 +25,10 @@ from pathlib import Path
 
 import nbformat
 
-from grader.course import DEMO
-from grader.demo import HONEST_VARIANTS, _reference, solution_cell, written_answer_cells
-from grader.grade import grade
-from grader.state import load_state
+from coursegrader.course import DEMO
+from coursegrader.demo import HONEST_VARIANTS, _reference, solution_cell, written_answer_cells
+from coursegrader.grade import grade
+from coursegrader.state import load_state
 
 LABS = ("sentiment", "nmt", "nmt_luong")
 # the share of a class in each kind of sentiment hand-in (the rest copy someone's own answer)

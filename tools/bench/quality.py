@@ -1,6 +1,6 @@
 """Quality per second: a lab's notebook with its previous cpu settings and with the current ones.
 
-``python -m tools.bench.quality --lab sentiment`` executes the sentiment notebook
+``python -m coursetools.bench.quality --lab sentiment`` executes the sentiment notebook
 twice in the ``cpu`` profile, one run after the other in one process, each in a fresh
 scratch folder under the system's temporary directory:
 
@@ -155,7 +155,7 @@ import json, os, sys, time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from pathlib import Path
 from coursekit import ROOT, nmt
-from tools.bench.step import load_lab
+from coursetools.bench.step import load_lab
 lab_name, folder = sys.argv[1], Path(sys.argv[2])
 lab = load_lab(ROOT / "solutions" / lab_name / f"{lab_name}.ipynb",
                tags=("setup", "data", "model", "build", "decode"), profile="cpu")

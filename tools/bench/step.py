@@ -1,6 +1,6 @@
 """Training-step throughput of the NMT lab against the classic per-step implementation.
 
-Run with ``python -m tools.bench.step`` (``--help`` for options). The lab's model
+Run with ``python -m coursetools.bench.step`` (``--help`` for options). The lab's model
 and training step are not copied here: the code cells tagged ``model`` in
 ``solutions/nmt/nmt.ipynb`` (together with the ``setup`` and ``data`` cells,
 which build the vocabularies) are executed and their ``build_model`` and

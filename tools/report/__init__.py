@@ -17,7 +17,7 @@ Every run also gets ``NMT_CHECKPOINT_DIR=<bundle>/report/checkpoints`` (a second
 restores the trained models instead of training again), ``MPLBACKEND=Agg`` and ``REPORT_RUN=<run>``.
 The last cell of each notebook calls :func:`save_summary`, which writes ``run_summary.json`` into the
 notebook's working folder; the report is rendered from those files only, so
-``python -m tools.report --no-run`` re-renders it without running anything. A run that fails does
+``python -m coursetools.report --no-run`` re-renders it without running anything. A run that fails does
 not stop the others: its section says so and shows the end of the traceback, and the command exits
 with status 1.
 

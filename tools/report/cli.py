@@ -1,4 +1,4 @@
-"""The command line of ``make report``: ``python -m tools.report [--profile P] [--only RUN,RUN] ...``.
+"""The command line of ``make report``: ``python -m coursetools.report [--profile P] [--only RUN,RUN] ...``.
 
 Runs the chosen labs (unless ``--no-run``), collects their summaries and writes the page; exits with
 status 1 when a run failed or has no results.
@@ -34,14 +34,14 @@ def reproduce_command(profile: str, only: Sequence[str] | None, cell: str) -> st
     command = f"make report PROFILE={profile}"
     command += f" ONLY={','.join(only)}" if only else ""
     command += f" CELL={cell}" if cell != "gru" else ""
-    command += f"\n# or: .venv/bin/python -m tools.report --profile {profile}"
+    command += f"\n# or: .venv/bin/python -m coursetools.report --profile {profile}"
     command += f" --only {','.join(only)}" if only else ""
     command += f" --cell {cell}" if cell != "gru" else ""
     return command
 
 
 def main(argv: Sequence[str] | None = None, executor: Callable | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.report", description=DESCRIPTION)
+    parser = argparse.ArgumentParser(prog="python -m coursetools.report", description=DESCRIPTION)
     parser.add_argument("--profile", default=None,
                         help="auto|full|cpu|smoke (default: $COURSE_PROFILE or auto; with --no-run, "
                              "the profile the summaries were made in)")

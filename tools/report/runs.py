@@ -1,6 +1,6 @@
 """The runs of the report: which notebook each runs, in which profile, with which environment.
 
-Nothing here runs anything (that is :mod:`tools.report.execute`); this module only describes the runs
+Nothing here runs anything (that is :mod:`coursetools.report.execute`); this module only describes the runs
 and where their files go.
 """
 from __future__ import annotations

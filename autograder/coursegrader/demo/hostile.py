@@ -23,7 +23,7 @@ READS_SECRETS = '''\
 import glob, os
 from coursekit import ROOT
 for target in [ROOT / "solutions" / "sentiment" / "sentiment.ipynb", ROOT / "autograder" / "gradebook.db",
-               ROOT / "autograder" / "nbgrader_config.py", ROOT / "autograder" / "grader" / "hidden" / "sentiment.py",
+               ROOT / "autograder" / "nbgrader_config.py", ROOT / "autograder" / "coursegrader" / "hidden" / "sentiment.py",
                "/etc/shadow", os.path.expanduser("~/.bash_history")]:
     try:
         with open(target, "rb") as f:

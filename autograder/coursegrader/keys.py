@@ -4,7 +4,7 @@ A run's result depends on the code that executes and on nothing a student writes
 elsewhere. Its key hashes:
 
 * the code cells of the rebuilt notebook (the released lab with the student's
-  answer cells, :func:`grader.rebuild.rebuild`), in order: markdown, including
+  answer cells, :func:`coursegrader.rebuild.rebuild`), in order: markdown, including
   written answers, changes a student's feedback, not the run;
 * the assignment's released and instructor notebooks (its checks and their points);
 * the profile and its settings;
@@ -39,7 +39,7 @@ def _digest(*parts: bytes) -> str:
 @functools.lru_cache(maxsize=1)
 def environment() -> str:
     """The packages, Python, the lab library, the grader and the data, as one digest."""
-    sources = sorted(p for folder in (ROOT / "coursekit", ROOT / "autograder" / "grader")
+    sources = sorted(p for folder in (ROOT / "coursekit", ROOT / "autograder" / "coursegrader")
                      for p in folder.rglob("*.py") if p.is_file())
     return _digest((ROOT / "environment.yml").read_bytes(), sys.version.encode(),
                    (ROOT / "data" / "SHA256SUMS").read_bytes(),

@@ -1,11 +1,11 @@
 """What a run of ``make grade`` has to do: rebuild every submission, key it, group identical work.
 
 * :func:`prepare`: each readable submission is rebuilt from the released lab
-  (answer-only, :func:`grader.rebuild.rebuild`) here, before any kernel runs; its
-  content key (:func:`grader.keys.run_key`) says what executing it depends on.
+  (answer-only, :func:`coursegrader.rebuild.rebuild`) here, before any kernel runs; its
+  content key (:func:`coursegrader.keys.run_key`) says what executing it depends on.
 * :func:`units`: submissions with the same key form one unit, executed once.
 
-When and with how many cores each unit runs is :mod:`grader.schedule`'s business.
+When and with how many cores each unit runs is :mod:`coursegrader.schedule`'s business.
 """
 from __future__ import annotations
 

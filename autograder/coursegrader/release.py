@@ -2,7 +2,7 @@
 
 nbgrader generates the student notebooks in ``labs/`` from ``solutions/``
 (solutions and hidden tests stripped); then the demo classes in
-``autograder/demo/`` are rebuilt from the released notebooks (:mod:`grader.demo`).
+``autograder/demo/`` are rebuilt from the released notebooks (:mod:`coursegrader.demo`).
 """
 from __future__ import annotations
 

@@ -2,9 +2,9 @@
 
 :func:`unit_spec` prepares the unit as plain data (JSON) from a rebuilt notebook,
 :func:`run_unit` runs ``nbgrader autograde`` on it (anywhere: a local worker thread,
-a Dask worker, or ``python -m grader unit SPEC.json``), and :func:`collect` turns
-what it left into a stored :class:`grader.store.Outcome`, which
-:mod:`grader.deliver` serves to every student who handed in that work.
+a Dask worker, or ``python -m coursegrader unit SPEC.json``), and :func:`collect` turns
+what it left into a stored :class:`coursegrader.store.Outcome`, which
+:mod:`coursegrader.deliver` serves to every student who handed in that work.
 """
 from __future__ import annotations
 
@@ -59,10 +59,10 @@ def unit_spec(student: str, assignment: str, rebuilt, key: str, run: Run,
 def run_unit(spec: dict) -> dict:
     """Grade one submission in its private folder ``spec["work"]`` (made by :func:`unit_spec`).
 
-    This is the unit of work a scheduler runs: ``python -m grader unit SPEC.json``
-    on any machine that sees the same folders (or :mod:`grader.workers`' Dask workers).
+    This is the unit of work a scheduler runs: ``python -m coursegrader unit SPEC.json``
+    on any machine that sees the same folders (or :mod:`coursegrader.workers`' Dask workers).
     It touches nothing outside ``spec["work"]``; the course results are written afterwards,
-    one submission at a time, by :mod:`grader.grade` (:func:`collect`, then :mod:`grader.deliver`).
+    one submission at a time, by :mod:`coursegrader.grade` (:func:`collect`, then :mod:`coursegrader.deliver`).
     """
     work = Path(spec["work"])
     memory = [f"--SandboxedKernelManager.memory_limit={spec['memory']}"] if spec.get("memory") else []

@@ -1,6 +1,6 @@
 """Serve one graded run to one student: their gradebook entry, graded notebook, feedback page and row.
 
-A stored run (:mod:`grader.store`) may have been executed for another student who
+A stored run (:mod:`coursegrader.store`) may have been executed for another student who
 handed in the same code. What is the student's own is put back here: their
 answers graded by hand (markdown), the changes of theirs the rebuild ignored (as
 warnings), their timestamp, their name on the feedback page.
@@ -49,7 +49,7 @@ def written_grades(entry: Entry) -> tuple[dict, dict]:
 
 def graded_notebook(entry: Entry, outcome: store.Outcome, run) -> nbformat.NotebookNode:
     """The stored graded notebook with this student's own answers graded by hand and warnings, safe
-    to show (:mod:`grader.sanitize`): formgrader and the feedback page render it."""
+    to show (:mod:`coursegrader.sanitize`): formgrader and the feedback page render it."""
     nb = nbformat.read(store.files(run.workdir, outcome.key) / f"{entry.sub.assignment}.ipynb", as_version=4)
     for cell in nb.cells:
         if grade_id(cell) in entry.written:

@@ -33,7 +33,7 @@ ENV_KEEP = ("COURSE_PROFILE", "TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES", "O
 DATA_ENV, REQUESTS_ENV = "COURSE_DATA_DIR", "COURSEKIT_EVIDENCE"
 
 #: The bundle folders every lab needs: the lab library and the CJK font (the data is mounted
-#: separately: the grader's copy with the truth withheld, see grader.withhold).
+#: separately: the grader's copy with the truth withheld, see coursegrader.withhold).
 BUNDLE_READONLY = ("coursekit", "fonts")
 
 #: /etc files the kernel needs; /etc as a whole holds ssh host keys, shadow, etc.

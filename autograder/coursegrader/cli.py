@@ -1,4 +1,4 @@
-"""The grader's command line: ``python -m grader release | grade | unit SPEC.json``."""
+"""The grader's command line: ``python -m coursegrader release | grade | unit SPEC.json``."""
 from __future__ import annotations
 
 import argparse
@@ -16,7 +16,7 @@ from .unit import run_unit
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m coursegrader", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("release", help="generate labs/ from solutions/ and rebuild the demo classes")

@@ -1,12 +1,12 @@
 """Choose every check's inputs for this grading (nbgrader autograde step, before execution).
 
 :class:`DrawRequests` finds each graded cell's check, visible ones in
-:mod:`coursekit.checks` and hidden ones in :mod:`grader.hidden`, and draws its
+:mod:`coursekit.checks` and hidden ones in :mod:`coursegrader.hidden`, and draws its
 request afresh from a random seed: queries, values, weights to assign, the order
 of the test reviews, the held-out sentences. Nothing a submission could have
 memorised. The requests go into the notebook's metadata (the kernel never reads
-it: nbgrader sends it cells, not metadata) for :class:`grader.execute.GradeExecute`,
-which hands them to the kernel as a file, and for :class:`grader.verdicts.ComputeVerdicts`.
+it: nbgrader sends it cells, not metadata) for :class:`coursegrader.execute.GradeExecute`,
+which hands them to the kernel as a file, and for :class:`coursegrader.verdicts.ComputeVerdicts`.
 """
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def draw(assignment: str, grade_ids: list[str], settings: dict, seed: int | None
             check, _ = find_check(assignment, gid)
             if check is None:
                 raise LookupError(f"the graded cell {gid!r} of {assignment!r} has no check in coursekit.checks "
-                                  f"or grader.hidden")
+                                  f"or coursegrader.hidden")
             requests[gid] = check.request(rng, settings)
     finally:
         if saved is not None:

@@ -8,7 +8,7 @@
 * ``manual``: per row, the hand-given grades the feedback page last showed, so
   that the page is rendered again when a TA grades in formgrader.
 
-The graded runs themselves are in :mod:`grader.store`.
+The graded runs themselves are in :mod:`coursegrader.store`.
 """
 from __future__ import annotations
 

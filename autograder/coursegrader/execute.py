@@ -1,7 +1,7 @@
 """Execute a rebuilt submission: a sandboxed kernel, time limits, a clean stop.
 
 :class:`GradeExecute` replaces nbgrader's ``Execute`` in the autograde pipeline:
-it runs the kernel in the sandbox (:mod:`grader.sandbox`), gives every cell the
+it runs the kernel in the sandbox (:mod:`coursegrader.sandbox`), gives every cell the
 profile's time limit and the whole notebook its own, and stops at the first
 time-out or kernel death, remembering in which cell it happened. Cells the lab
 marks ``skip_while_grading`` (display only, needed by no check, such as the
@@ -40,7 +40,7 @@ class GradeExecute(Execute):
 
     notebook_timeout = Integer(0, help="seconds for the whole notebook (0: no limit)").tag(config=True)
     sandbox = Unicode("auto", help="on / off (as decided by the grading harness), or auto / require "
-                      "as for SANDBOX (formgrader's Autograde button): see grader.sandbox"
+                      "as for SANDBOX (formgrader's Autograde button): see coursegrader.sandbox"
                       ).tag(config=True)
 
     def __init__(self, *args, **kwargs):

@@ -1,10 +1,10 @@
-"""Graded runs by content key (:mod:`grader.keys`), kept across runs of ``make grade``.
+"""Graded runs by content key (:mod:`coursegrader.keys`), kept across runs of ``make grade``.
 
 ``<workdir>/.results/<key>/`` holds what one execution produced, independent of
 any student: ``outcome.json`` (the grades per cell, the autograder's record: checks,
 status, flags) and ``files/`` (the graded notebook and the small files it wrote,
 such as a heatmap). Every student whose submission has that key is served from
-it (:mod:`grader.deliver`); ``FORCE=1`` executes again. Results no row refers to
+it (:mod:`coursegrader.deliver`); ``FORCE=1`` executes again. Results no row refers to
 any more are deleted at the end of a run.
 """
 from __future__ import annotations

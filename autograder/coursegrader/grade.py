@@ -1,13 +1,13 @@
 """`make grade`: every student folder under ``<workdir>/submitted/`` is accounted for.
 
 Each submission is rebuilt from the released lab (answer-only) and keyed by what
-executing it depends on (:mod:`grader.plan`, :mod:`grader.keys`). Identical work
-is executed once: one unit per distinct key (:mod:`grader.unit`: sandboxed kernel,
+executing it depends on (:mod:`coursegrader.plan`, :mod:`coursegrader.keys`). Identical work
+is executed once: one unit per distinct key (:mod:`coursegrader.unit`: sandboxed kernel,
 evidence out of the kernel, verdicts outside), the longest expected first, each with its
-share of the cores (all of them when it runs alone; :mod:`grader.schedule`), on local
-workers or Dask (:mod:`grader.workers`). A unit's result is kept by key
-(:mod:`grader.store`) and served to every student who shares it, each with their
-own gradebook entry, graded notebook and feedback page (:mod:`grader.deliver`).
+share of the cores (all of them when it runs alone; :mod:`coursegrader.schedule`), on local
+workers or Dask (:mod:`coursegrader.workers`). A unit's result is kept by key
+(:mod:`coursegrader.store`) and served to every student who shares it, each with their
+own gradebook entry, graded notebook and feedback page (:mod:`coursegrader.deliver`).
 Results end up in ``grades.csv``, the course gradebook, ``class-report.html`` and
 the table. With no submissions at all, the shipped honest demo class is graded and
 compared with ``autograder/demo/expected_scores.csv``.

@@ -12,7 +12,7 @@ What a failed check says is trusted text: the verdict's own message. For a hidde
 check it never includes text from the kernel; an exception raised by the
 submission's code is named by its type only.
 
-Integrity reports (:mod:`grader.tamper`), evidence found outside its cell and
+Integrity reports (:mod:`coursegrader.tamper`), evidence found outside its cell and
 duplicated evidence flag the submission for a person's review; they cost no points.
 """
 from __future__ import annotations

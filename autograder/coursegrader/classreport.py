@@ -1,12 +1,12 @@
 """Write the class report: one offline HTML page that shows the instructor the whole class.
 
 `make grade` calls :func:`write_class_report` at the end of a run, with its rows
-(:class:`grader.table.Result`) and what it knows about each submission: the check
+(:class:`coursegrader.table.Result`) and what it knows about each submission: the check
 records of its graded notebook, the text of its answer cells, how many students
 shared its graded run. The page (``class-report.html`` beside ``grades.csv``) has
 the score distribution of each assignment, the pass rate of every check (the
 checks the class fails most first), the statuses and the flagged submissions, the
-answers several students share (:mod:`grader.similarity`) and the time spent.
+answers several students share (:mod:`coursegrader.similarity`) and the time spent.
 Every figure is inline SVG drawn by the template; nothing is fetched.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Submissions are untrusted code. nbgrader executes a notebook through nbclient,
 which starts a Jupyter kernel with a jupyter_client kernel manager. Pointing
-nbclient at :class:`grader.sandbox.kernel.SandboxedKernelManager` runs *only the
+nbclient at :class:`coursegrader.sandbox.kernel.SandboxedKernelManager` runs *only the
 kernel* under bwrap; nbgrader, the verdicts and the gradebook stay outside.
 
 * this module: is the sandbox available here, and what ``SANDBOX=auto|require|off``

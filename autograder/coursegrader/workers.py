@@ -1,7 +1,7 @@
 """Grading a class in parallel: on this machine's GPUs and cores, or on a Dask cluster.
 
 nbgrader grades one submission at a time (nbgrader issue #174). Here every
-submission is an independent unit of work (:func:`grader.unit.run_unit`:
+submission is an independent unit of work (:func:`coursegrader.unit.run_unit`:
 its own folder, its own gradebook, its own kernel), so workers can run side by
 side; the parent merges each finished unit into the course gradebook, one at a
 time, so a crashed or killed worker loses only its own submission.
@@ -55,7 +55,7 @@ def worker_envs(jobs: int | None, gpus: Sequence[str], per_gpu: int = 1,
     GPUs: ``per_gpu`` workers per GPU (``jobs`` caps the total); a worker sees one GPU.
     CPU only: ``jobs`` workers (default: one per core, as many as the memory allows at
     3 GiB each), the cores shared out as TensorFlow intra-op threads (a unit expected to run
-    alone gets them all: :class:`grader.schedule.Cores`); a single worker keeps TensorFlow's
+    alone gets them all: :class:`coursegrader.schedule.Cores`); a single worker keeps TensorFlow's
     default. ``COURSEKIT_NO_THREAD_SPLIT=1`` lets every worker use every core (make
     bench-grade's control).
     """

@@ -150,12 +150,12 @@ def _everything_readable():
         frame = frame.f_back
     seen += ["".join(lines) for _, _, lines, _ in list(linecache.cache.values())]
     for name, module in list(sys.modules.items()):
-        if "grader" in name or "hidden" in name or "check" in name:
+        if "coursegrader" in name or "hidden" in name or "check" in name:
             try:
                 seen.append(inspect.getsource(module))
             except (OSError, TypeError):
                 pass
-    for path in ["/work/main/autograder/grader/hidden/sentiment.py"]:
+    for path in ["/work/main/autograder/coursegrader/hidden/sentiment.py"]:
         try:
             seen.append(open(path).read())
         except OSError:

@@ -10,5 +10,5 @@ in a student's kernel can neither read nor change it. One verb per module:
   on the evidence the kernel hands out);
 * :mod:`.unit`, :mod:`.gradebook`, :mod:`.feedback`: one submission graded and
   recorded; :mod:`.workers`: many at once; :mod:`.grade` and :mod:`.table`: a class;
-* :mod:`.cli`: ``python -m grader``.
+* :mod:`.cli`: ``python -m coursegrader``.
 """
