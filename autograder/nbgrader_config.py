@@ -5,9 +5,10 @@ The course root is the repository: instructors' notebooks live in `solutions/`,
 autograder produces stays under `autograder/`. The Makefile points nbgrader
 here with JUPYTER_CONFIG_PATH=autograder.
 """
+
 import os
 
-c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
+c = get_config()
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 c.CourseDirectory.root = root
@@ -20,8 +21,14 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "autograder", "grad
 
 # Never copy trained weights or generated images when releasing or grading: the
 # autograder always trains the submitted code itself.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
-                            "checkpoints", "attention_heatmap.png"]
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    "checkpoints",
+    "attention_heatmap.png",
+]
 
 # Students may add cells of their own; grading still restores every locked cell.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
@@ -30,22 +37,46 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # Whoever runs `nbgrader autograde` (make grade, or formgrader's button) gets the same pipeline:
 # the submission is rebuilt from the released lab with only its answer cells; every check's
 # inputs are drawn afresh; the kernel runs in the sandbox, with the held-out truth withheld, and
-# its check cells only hand evidence out; the verdicts are computed here, outside the kernel. Time limits and the sandbox are
-# set per run by `make grade` (autograder/coursegrader/unit.py) from the profile.
-from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds, IgnorePattern, LimitOutput,
-    OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
-from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
-from coursegrader.execute import GradeExecute  # noqa: E402
-from coursegrader.rebuild import RebuildFromRelease  # noqa: E402
-from coursegrader.requests import DrawRequests  # noqa: E402
-from coursegrader.verdicts import ComputeVerdicts  # noqa: E402
+# its check cells only hand evidence out; the verdicts are computed here, outside the kernel.
+# Time limits and the sandbox are set per run by `make grade` (autograder/coursegrader/unit.py)
+# from the profile.
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
 
-c.Autograde.sanitize_preprocessors = [RebuildFromRelease, ClearOutput, DeduplicateIds,
-                                      OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
-c.Autograde.autograde_preprocessors = [DrawRequests, GradeExecute, ComputeVerdicts, IgnorePattern,
-                                       ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-                                       AssignLatePenalties, CheckCellMetadata]
+from coursegrader.execute import GradeExecute
+from coursegrader.rebuild import RebuildFromRelease
+from coursegrader.requests import DrawRequests
+from coursegrader.verdicts import ComputeVerdicts
+
+c.Autograde.sanitize_preprocessors = [
+    RebuildFromRelease,
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
+c.Autograde.autograde_preprocessors = [
+    DrawRequests,
+    GradeExecute,
+    ComputeVerdicts,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
 
 # --- Validate: the students' Validate button and `nbgrader validate` ----------------------------
 # Validate runs the whole notebook, training included, and nbgrader's default limit of 30 s per
@@ -53,13 +84,14 @@ c.Autograde.autograde_preprocessors = [DrawRequests, GradeExecute, ComputeVerdic
 # the labs, of the profile COURSE_PROFILE selects (coursekit/profiles.py; `auto` is resolved
 # without importing TensorFlow). Only the Validator's Execute step is configured, so autograding
 # keeps the limits `make grade` gives it.
-from coursekit import profiles as _profiles  # noqa: E402
+from coursekit import profiles as _profiles
 
 try:
     c.Validator.Execute.timeout = _profiles.validate_cell_timeout()
 except ValueError:  # a misspelt COURSE_PROFILE: the notebook's first cells stop and say so
-    c.Validator.Execute.timeout = max(settings["cell_timeout"] for lab in _profiles.SETTINGS.values()
-                                      for settings in lab.values())
+    c.Validator.Execute.timeout = max(
+        settings["cell_timeout"] for lab in _profiles.SETTINGS.values() for settings in lab.values()
+    )
 
 # --- The exchange: make publish / collect / return, formgrader's buttons, fetch and submit ------
 # One laptop: the exchange is autograder/exchange/ in this bundle (git-ignored); `make ...

@@ -6,6 +6,7 @@ should not have to read: data loading with checksums (``data``), run profiles
 (``profiles``), the CJK font and heatmaps (``plotting``), the checks' helpers
 (``checks``), the grading harness (``grading``) and ``make bench`` (``bench``).
 """
+
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

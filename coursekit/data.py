@@ -12,6 +12,7 @@ the loaders then return ``None`` in its place (:attr:`TextSplit.labels`, the
 ``english`` column), and the notebooks' display cells say "withheld while
 grading". The grader scores predictions and translations against the truth itself.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -87,18 +88,20 @@ def verified_path(name: str, folder: str | Path | None = None) -> Path:
     folder = data_dir(folder)
     sums = expected_checksums(folder / "SHA256SUMS")
     if name not in sums:
-        raise DataError(f"{name} is not listed in {folder / 'SHA256SUMS'}; "
-                        f"known files: {', '.join(sorted(sums))}.")
+        raise DataError(f"{name} is not listed in {folder / 'SHA256SUMS'}; known files: {', '.join(sorted(sums))}.")
     path = folder / name
-    fix = (f"Restore it from the course repository (for example "
-           f"`git checkout -- data/{name}`, or download the bundle again); "
-           f"`sha256sum -c SHA256SUMS` inside data/ checks every file.")
+    fix = (
+        f"Restore it from the course repository (for example "
+        f"`git checkout -- data/{name}`, or download the bundle again); "
+        f"`sha256sum -c SHA256SUMS` inside data/ checks every file."
+    )
     if not path.is_file():
         raise DataError(f"Data file {path} is missing. {fix}")
     actual = _cached_sha256(str(path), path.stat().st_size, path.stat().st_mtime_ns)
     if actual != sums[name]:
-        raise DataError(f"Data file {path} is corrupt or incomplete: its SHA-256 is "
-                        f"{actual}, expected {sums[name]}. {fix}")
+        raise DataError(
+            f"Data file {path} is corrupt or incomplete: its SHA-256 is {actual}, expected {sums[name]}. {fix}"
+        )
     return path
 
 
@@ -112,20 +115,22 @@ def _cached_sha256(path: str, size: int, mtime_ns: int) -> str:
 class TextSplit:
     """Review texts and 0/1 labels (1 = positive) of one split; ``labels`` is None while grading
     (the test split's labels stay with the grader)."""
+
     texts: list[str]
     labels: np.ndarray | None
 
     def __len__(self) -> int:
         return len(self.texts)
 
-    def head(self, n: int | None) -> "TextSplit":
+    def head(self, n: int | None) -> TextSplit:
         if n is None:
             return self
         return TextSplit(self.texts[:n], None if self.labels is None else self.labels[:n])
 
 
-def load_imdb(validation_size: int = 2_500, seed: int = SPLIT_SEED,
-              data_dir: str | Path | None = None) -> dict[str, TextSplit]:
+def load_imdb(
+    validation_size: int = 2_500, seed: int = SPLIT_SEED, data_dir: str | Path | None = None
+) -> dict[str, TextSplit]:
     """The IMDB reviews as ``{"train", "validation", "test"}`` splits.
 
     We keep aclImdb's own train/test split: the 25,000 test reviews are about
@@ -150,9 +155,11 @@ def load_imdb(validation_size: int = 2_500, seed: int = SPLIT_SEED,
         return TextSplit([texts[i] for i in rows], labels[rows] if known else None)
 
     cut = IMDB_TRAIN_ROWS - validation_size
-    return {"train": take(train_order[:cut]),
-            "validation": take(train_order[cut:]),
-            "test": take(test_order, known=not test_withheld)}
+    return {
+        "train": take(train_order[:cut]),
+        "validation": take(train_order[cut:]),
+        "test": take(test_order, known=not test_withheld),
+    }
 
 
 def load_tatoeba(data_dir: str | Path | None = None) -> pd.DataFrame:

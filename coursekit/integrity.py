@@ -24,6 +24,7 @@ This catches the patches a student can make by accident or on purpose with
 ordinary code. It is not a proof against code written to attack this module
 itself; the sandbox, the flag and a person's review are the rest of the defence.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -63,13 +64,16 @@ def _from_notebook(obj) -> bool:
 
 def _hooks() -> dict:
     """Hooks code in the notebook could use to run at check time: {kind: ids of the notebook's own}."""
-    found = {"trace": [id(sys.gettrace())] if sys.gettrace() else [],
-             "profile": [id(sys.getprofile())] if sys.getprofile() else [],
-             "import hook": [id(f) for f in list(sys.meta_path) + list(sys.path_hooks) if _from_notebook(f)]}
+    found = {
+        "trace": [id(sys.gettrace())] if sys.gettrace() else [],
+        "profile": [id(sys.getprofile())] if sys.getprofile() else [],
+        "import hook": [id(f) for f in list(sys.meta_path) + list(sys.path_hooks) if _from_notebook(f)],
+    }
     try:
         from IPython import get_ipython
+
         ip = get_ipython()
-    except Exception:  # not in IPython (tests): no event callbacks to compare
+    except Exception:  # noqa: BLE001 - not in IPython (tests): no event callbacks to compare
         ip = None
     if ip is not None:
         for name, callbacks in ip.events.callbacks.items():
@@ -78,15 +82,25 @@ def _hooks() -> dict:
 
 
 # Builtins the kernel itself replaces while it runs (input forwarding, the IPython shell's helpers).
-VOLATILE_BUILTINS = {"input", "raw_input", "get_ipython", "display", "exit", "quit", "help",
-                     "copyright", "credits", "license"}
+VOLATILE_BUILTINS = {
+    "input",
+    "raw_input",
+    "get_ipython",
+    "display",
+    "exit",
+    "quit",
+    "help",
+    "copyright",
+    "credits",
+    "license",
+}
 
 
 def default_names() -> list[str]:
     """Names every check may rely on: all builtins and NumPy's public functions."""
     import numpy
-    names = [f"builtins.{n}" for n in dir(builtins)
-             if not n.startswith("_") and n not in VOLATILE_BUILTINS]
+
+    names = [f"builtins.{n}" for n in dir(builtins) if not n.startswith("_") and n not in VOLATILE_BUILTINS]
     names += [f"numpy.{n}" for n in dir(numpy) if not n.startswith("_")]
     names += [f"numpy.testing.{n}" for n in dir(numpy.testing) if not n.startswith("_")]
     return names
@@ -95,6 +109,7 @@ def default_names() -> list[str]:
 def snapshot(namespace: dict, names: list[str], nonce: str) -> None:
     """Record what ``names`` (and the defaults) resolve to now; write a report line."""
     import numpy
+
     scope = dict(namespace)
     scope.setdefault("builtins", builtins)
     scope.setdefault("numpy", numpy)
@@ -104,12 +119,13 @@ def snapshot(namespace: dict, names: list[str], nonce: str) -> None:
             continue
         try:
             obj = _resolve(scope, name)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a name the notebook broke is not guarded
             continue
         if _guardable(obj):
             guarded[name] = obj
-    _state.update(nonce=nonce, guarded=guarded, hooks=_hooks(), stdout=sys.stdout,
-                  modules={"builtins": builtins, "numpy": numpy})
+    _state.update(
+        nonce=nonce, guarded=guarded, hooks=_hooks(), stdout=sys.stdout, modules={"builtins": builtins, "numpy": numpy}
+    )
     _write({"point": "snapshot", "guarded": len(guarded)})
 
 
@@ -125,7 +141,7 @@ def verify(namespace: dict, point: str) -> None:
         lookup = _state["modules"] if name.startswith(("builtins.", "numpy.")) else scope
         try:
             now = _resolve(lookup, name)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a name that is gone or broken counts as changed
             now = None
         if now is not original:
             changed.append(name)
@@ -147,7 +163,7 @@ def parse_reports(text: str) -> list[dict]:
     for line in text.splitlines():
         if line.startswith(MARKER + " "):
             try:
-                reports.append(json.loads(line[len(MARKER) + 1:]))
+                reports.append(json.loads(line[len(MARKER) + 1 :]))
             except ValueError:
                 reports.append({"error": "malformed report"})
     return reports

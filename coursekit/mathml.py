@@ -9,6 +9,7 @@ is :class:`markupsafe.Markup`, ready for a Jinja2 template with autoescaping (``
 text_with_math``). Needs ``latex2mathml`` (pinned in environment.yml), imported only when a formula
 is converted.
 """
+
 from __future__ import annotations
 
 import html
@@ -16,8 +17,11 @@ import re
 
 from markupsafe import Markup, escape
 
-_FORMULA = re.compile(r"(?<!\\)\$\$(?P<display>.+?)(?<!\\)\$\$"
-                      r"|(?<![\\$])\$(?P<inline>[^\s$](?:[^$]*?[^\s\\$])?)\$(?!\d)", re.S)
+_FORMULA = re.compile(
+    r"(?<!\\)\$\$(?P<display>.+?)(?<!\\)\$\$"
+    r"|(?<![\\$])\$(?P<inline>[^\s$](?:[^$]*?[^\s\\$])?)\$(?!\d)",
+    re.S,
+)
 
 
 def latex_to_mathml(latex: str, display: bool = False) -> Markup:
@@ -51,7 +55,7 @@ def text_with_math(text) -> Markup:
 
     out, end = [], 0
     for match in _FORMULA.finditer(source):
-        out.append(prose(source[end:match.start()]))
+        out.append(prose(source[end : match.start()]))
         display = match.group("display") is not None
         latex = match.group("display") if display else match.group("inline")
         try:

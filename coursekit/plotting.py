@@ -8,11 +8,12 @@ Traditional and Simplified characters as well as Latin text
 to Matplotlib and :func:`heatmap` draws every label with it, falling back to
 DejaVu Sans only for characters the shipped font lacks.
 """
+
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
-from typing import Sequence
 
 from . import ROOT
 
@@ -22,7 +23,7 @@ FONT_FILE = ROOT / "fonts" / "TaipeiSansTCBeta-Regular.ttf"
 FALLBACK_FAMILY = "DejaVu Sans"
 
 
-@lru_cache(maxsize=None)
+@cache
 def register_cjk_font(path: str | Path = FONT_FILE) -> str:
     """Register ``path`` with Matplotlib's font manager and return its family name.
 
@@ -35,7 +36,8 @@ def register_cjk_font(path: str | Path = FONT_FILE) -> str:
     if not path.is_file():
         raise FileNotFoundError(
             f"Font file {path} is missing; it ships with the course bundle in fonts/. "
-            f"Restore it (for example `git checkout -- fonts/`) or download the bundle again.")
+            f"Restore it (for example `git checkout -- fonts/`) or download the bundle again."
+        )
     font_manager.fontManager.addfont(str(path))
     return font_manager.FontProperties(fname=str(path)).get_name()
 
@@ -45,10 +47,20 @@ def font_families(path: str | Path = FONT_FILE) -> list[str]:
     return [register_cjk_font(path), FALLBACK_FAMILY]
 
 
-def heatmap(matrix, x_labels: Sequence[str], y_labels: Sequence[str], *, ax=None,
-            title: str | None = None, x_title: str | None = None, y_title: str | None = None,
-            cmap: str = "viridis", font_size: float = 13, colorbar: bool = True,
-            font_path: str | Path = FONT_FILE):
+def heatmap(
+    matrix,
+    x_labels: Sequence[str],
+    y_labels: Sequence[str],
+    *,
+    ax=None,
+    title: str | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
+    cmap: str = "viridis",
+    font_size: float = 13,
+    colorbar: bool = True,
+    font_path: str | Path = FONT_FILE,
+):
     """Draw ``matrix`` (rows = ``y_labels``, columns = ``x_labels``) as a labelled heatmap.
 
     Every tick label and title is drawn with the shipped CJK font, so Chinese
@@ -63,8 +75,10 @@ def heatmap(matrix, x_labels: Sequence[str], y_labels: Sequence[str], *, ax=None
         raise ValueError(f"heatmap needs a 2-D matrix, got shape {matrix.shape}")
     rows, cols = matrix.shape
     if (rows, cols) != (len(y_labels), len(x_labels)):
-        raise ValueError(f"matrix has shape {matrix.shape} but there are {len(y_labels)} row "
-                         f"labels and {len(x_labels)} column labels; they must match")
+        raise ValueError(
+            f"matrix has shape {matrix.shape} but there are {len(y_labels)} row "
+            f"labels and {len(x_labels)} column labels; they must match"
+        )
 
     rc = {"font.family": font_families(font_path), "axes.unicode_minus": False}
     with plt.rc_context(rc):
@@ -91,13 +105,17 @@ def heatmap(matrix, x_labels: Sequence[str], y_labels: Sequence[str], *, ax=None
     return fig
 
 
-NMT_CURVES = (("train_loss", "training loss"), ("validation_loss", "validation loss"),
-              ("validation_accuracy", "validation token accuracy"))
+NMT_CURVES = (
+    ("train_loss", "training loss"),
+    ("validation_loss", "validation loss"),
+    ("validation_accuracy", "validation token accuracy"),
+)
 """The per-epoch metrics of the NMT labs' ``history`` records, with their axis titles."""
 
 
-def training_curves(histories, metrics=NMT_CURVES, *, title: str | None = None,
-                    panel_width: float = 4.6, panel_height: float = 3.4):
+def training_curves(
+    histories, metrics=NMT_CURVES, *, title: str | None = None, panel_width: float = 4.6, panel_height: float = 3.4
+):
     """Plot per-epoch metrics of one or several runs on shared axes.
 
     ``histories`` maps a run name to its history: a list of records such as
@@ -114,8 +132,7 @@ def training_curves(histories, metrics=NMT_CURVES, *, title: str | None = None,
     from matplotlib.ticker import MaxNLocator
 
     if not isinstance(histories, dict):
-        raise TypeError("histories must map run names to lists of per-epoch records, "
-                        f"got {type(histories).__name__}")
+        raise TypeError(f"histories must map run names to lists of per-epoch records, got {type(histories).__name__}")
     metrics = [tuple(m) for m in metrics]
     if not metrics:
         raise ValueError("metrics must name at least one (key, title) pair")
@@ -135,8 +152,9 @@ def training_curves(histories, metrics=NMT_CURVES, *, title: str | None = None,
                 ys.append(value)
         return xs, ys
 
-    fig, axes = plt.subplots(1, len(metrics), figsize=(panel_width * len(metrics), panel_height),
-                             sharex=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=(panel_width * len(metrics), panel_height), sharex=True, squeeze=False
+    )
     axes = axes[0]
     colours = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
     handles = {}
@@ -147,14 +165,20 @@ def training_curves(histories, metrics=NMT_CURVES, *, title: str | None = None,
             xs, ys = points(history, key)
             if not xs:
                 continue
-            (line,) = ax.plot(xs, ys, marker="o" if len(xs) <= 30 else None, markersize=4,
-                              linewidth=1.8, color=colours[n % len(colours)], label=str(run))
+            (line,) = ax.plot(
+                xs,
+                ys,
+                marker="o" if len(xs) <= 30 else None,
+                markersize=4,
+                linewidth=1.8,
+                color=colours[n % len(colours)],
+                label=str(run),
+            )
             handles.setdefault(str(run), line)
             epochs.update(xs)
             drawn = True
         if not drawn:
-            ax.text(0.5, 0.5, "no data", ha="center", va="center", color="0.5",
-                    transform=ax.transAxes)
+            ax.text(0.5, 0.5, "no data", ha="center", va="center", color="0.5", transform=ax.transAxes)
         ax.set_title(label, fontsize=11)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -168,8 +192,14 @@ def training_curves(histories, metrics=NMT_CURVES, *, title: str | None = None,
     if title:
         fig.suptitle(title, fontsize=12)
     if handles:
-        fig.legend(list(handles.values()), list(handles), loc="lower center",
-                   ncol=min(len(handles), 5), frameon=False, fontsize=10)
+        fig.legend(
+            list(handles.values()),
+            list(handles),
+            loc="lower center",
+            ncol=min(len(handles), 5),
+            frameon=False,
+            fontsize=10,
+        )
         rows = math.ceil(len(handles) / 5)
         fig.tight_layout(rect=(0, min(0.06 + 0.06 * rows, 0.4), 1, 1))
     else:

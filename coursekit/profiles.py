@@ -8,14 +8,16 @@ the accuracy or BLEU thresholds, and the checks say so instead of pretending).
 The profile comes from the ``COURSE_PROFILE`` environment variable; ``auto``
 (the default) means ``full`` when TensorFlow sees a GPU and ``cpu`` otherwise.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import shutil
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 ENV_VAR = "COURSE_PROFILE"
 # JSON object of settings that replace the chosen profile's (experiments and `make bench` only;
@@ -35,15 +37,42 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     # accuracy 0.8478 either way (`python -m coursetools.bench.quality --lab sentiment` compares).
     # Prediction batches of 1250 were not measurably faster than 512 on 2 cores.
     "sentiment": {
-        "full": dict(embedding_dim=256, units=1024, batch_size=128, epochs=10,
-                     learning_rate=1e-3, train_limit=None, test_limit=None, predict_batch_size=512,
-                     cell_timeout=3 * 3600, notebook_timeout=4 * 3600),
-        "cpu": dict(embedding_dim=128, units=128, batch_size=128, epochs=1,
-                    learning_rate=2e-3, train_limit=None, test_limit=None, predict_batch_size=512,
-                    cell_timeout=900, notebook_timeout=1200),
-        "smoke": dict(embedding_dim=16, units=16, batch_size=64, epochs=1,
-                      learning_rate=1e-3, train_limit=512, test_limit=512, predict_batch_size=512,
-                      cell_timeout=60, notebook_timeout=240),
+        "full": dict(
+            embedding_dim=256,
+            units=1024,
+            batch_size=128,
+            epochs=10,
+            learning_rate=1e-3,
+            train_limit=None,
+            test_limit=None,
+            predict_batch_size=512,
+            cell_timeout=3 * 3600,
+            notebook_timeout=4 * 3600,
+        ),
+        "cpu": dict(
+            embedding_dim=128,
+            units=128,
+            batch_size=128,
+            epochs=1,
+            learning_rate=2e-3,
+            train_limit=None,
+            test_limit=None,
+            predict_batch_size=512,
+            cell_timeout=900,
+            notebook_timeout=1200,
+        ),
+        "smoke": dict(
+            embedding_dim=16,
+            units=16,
+            batch_size=64,
+            epochs=1,
+            learning_rate=1e-3,
+            train_limit=512,
+            test_limit=512,
+            predict_batch_size=512,
+            cell_timeout=60,
+            notebook_timeout=240,
+        ),
     },
     # NMT: max_train_pairs=None trains on the whole training split; min_word_count
     # maps rarer English words to <unk> (smaller output layer); eval_limit caps the
@@ -56,18 +85,51 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     # by `make bench`. Smoke trains for seconds and fails the floor by design. The full profile
     # has not been run (no GPU here), so its floor is the same 10 rather than a guess.
     "nmt": {
-        "full": dict(embedding_dim=256, units=1024, batch_size=128, epochs=50,
-                     learning_rate=1e-3, max_train_pairs=None, min_word_count=1,
-                     eval_limit=None, beam_width=4, bleu_floor=10.0, patience=5,
-                     cell_timeout=4 * 3600, notebook_timeout=5 * 3600),
-        "cpu": dict(embedding_dim=128, units=256, batch_size=64, epochs=5,
-                    learning_rate=4e-3, max_train_pairs=None, min_word_count=2,
-                    eval_limit=None, beam_width=4, bleu_floor=10.0, patience=2,
-                    cell_timeout=3600, notebook_timeout=4800),
-        "smoke": dict(embedding_dim=16, units=16, batch_size=64, epochs=1,
-                      learning_rate=1e-3, max_train_pairs=512, min_word_count=1,
-                      eval_limit=40, beam_width=4, bleu_floor=10.0, patience=None,
-                      cell_timeout=60, notebook_timeout=240),
+        "full": dict(
+            embedding_dim=256,
+            units=1024,
+            batch_size=128,
+            epochs=50,
+            learning_rate=1e-3,
+            max_train_pairs=None,
+            min_word_count=1,
+            eval_limit=None,
+            beam_width=4,
+            bleu_floor=10.0,
+            patience=5,
+            cell_timeout=4 * 3600,
+            notebook_timeout=5 * 3600,
+        ),
+        "cpu": dict(
+            embedding_dim=128,
+            units=256,
+            batch_size=64,
+            epochs=5,
+            learning_rate=4e-3,
+            max_train_pairs=None,
+            min_word_count=2,
+            eval_limit=None,
+            beam_width=4,
+            bleu_floor=10.0,
+            patience=2,
+            cell_timeout=3600,
+            notebook_timeout=4800,
+        ),
+        "smoke": dict(
+            embedding_dim=16,
+            units=16,
+            batch_size=64,
+            epochs=1,
+            learning_rate=1e-3,
+            max_train_pairs=512,
+            min_word_count=1,
+            eval_limit=40,
+            beam_width=4,
+            bleu_floor=10.0,
+            patience=None,
+            cell_timeout=60,
+            notebook_timeout=240,
+        ),
     },
 }
 
@@ -81,6 +143,7 @@ SETTINGS["nmt_luong"]["cpu"].update(epochs=10, learning_rate=2e-3)
 @dataclass(frozen=True)
 class Profile:
     """The chosen profile of one lab: its name, why it was chosen, and its settings."""
+
     lab: str
     name: str
     reason: str
@@ -106,14 +169,15 @@ def visible_gpus() -> list:
     lines). Otherwise TensorFlow is imported lazily, so this module stays light, and asked.
     """
     if sys.platform.startswith("linux") and not (
-            nvidia_driver_present() or os.path.exists("/dev/dxg") or os.path.exists("/dev/kfd")):
+        nvidia_driver_present() or os.path.exists("/dev/dxg") or os.path.exists("/dev/kfd")
+    ):
         return []
     import tensorflow as tf
+
     return tf.config.list_physical_devices("GPU")
 
 
-def select(lab: str, env: Mapping[str, str] | None = None,
-           gpus: Sequence | None = None) -> Profile:
+def select(lab: str, env: Mapping[str, str] | None = None, gpus: Sequence | None = None) -> Profile:
     """Choose the profile of ``lab`` from ``COURSE_PROFILE`` (``auto`` if unset).
 
     ``gpus`` is the list of visible GPUs; tests pass fakes, notebooks leave it
@@ -127,23 +191,26 @@ def select(lab: str, env: Mapping[str, str] | None = None,
         gpus = visible_gpus() if gpus is None else list(gpus)
         if gpus:
             name = "full"
-            reason = (f"{ENV_VAR} is unset or 'auto' and TensorFlow sees {len(gpus)} GPU(s), "
-                      f"so the course-size profile runs")
+            reason = (
+                f"{ENV_VAR} is unset or 'auto' and TensorFlow sees {len(gpus)} GPU(s), so the course-size profile runs"
+            )
         else:
             name = "cpu"
-            reason = (f"{ENV_VAR} is unset or 'auto' and TensorFlow sees no GPU, "
-                      f"so the CPU-sized profile runs (set {ENV_VAR}=full to force course sizes)")
+            reason = (
+                f"{ENV_VAR} is unset or 'auto' and TensorFlow sees no GPU, "
+                f"so the CPU-sized profile runs (set {ENV_VAR}=full to force course sizes)"
+            )
     elif requested in NAMES:
         name, reason = requested, f"{ENV_VAR}={requested} was set"
     else:
-        raise ValueError(f"{ENV_VAR}={requested!r} is not a profile; "
-                         f"use one of: auto, {', '.join(NAMES)}")
+        raise ValueError(f"{ENV_VAR}={requested!r} is not a profile; use one of: auto, {', '.join(NAMES)}")
     settings = dict(SETTINGS[lab][name])
     overrides = json.loads(env.get(OVERRIDES_VAR) or "{}")
     unknown = sorted(set(overrides) - set(settings))
     if unknown:
-        raise ValueError(f"{OVERRIDES_VAR} names unknown setting(s) {', '.join(unknown)} of {lab!r}; "
-                         f"known: {', '.join(settings)}")
+        raise ValueError(
+            f"{OVERRIDES_VAR} names unknown setting(s) {', '.join(unknown)} of {lab!r}; known: {', '.join(settings)}"
+        )
     if overrides:
         settings.update(overrides)
         reason += f"; {OVERRIDES_VAR} replaced {', '.join(sorted(overrides))}"
@@ -157,8 +224,11 @@ def nvidia_driver_present() -> bool:
     but no CUDA-enabled TensorFlow is taken as a GPU machine, which only means it
     gets the longer time limits.
     """
-    return (os.path.exists("/proc/driver/nvidia/gpus") or os.path.exists("/dev/nvidia0")
-            or shutil.which("nvidia-smi") is not None)
+    return (
+        os.path.exists("/proc/driver/nvidia/gpus")
+        or os.path.exists("/dev/nvidia0")
+        or shutil.which("nvidia-smi") is not None
+    )
 
 
 def validate_cell_timeout(env: Mapping[str, str] | None = None, gpu: bool | None = None) -> int:
@@ -184,6 +254,7 @@ def validate_cell_timeout(env: Mapping[str, str] | None = None, gpu: bool | None
 def allow_memory_growth(gpus: Sequence) -> None:
     """Let each GPU allocate memory as needed instead of grabbing all of it up front."""
     import tensorflow as tf
+
     for gpu in gpus:
         try:
             tf.config.experimental.set_memory_growth(gpu, True)
@@ -201,6 +272,7 @@ def configure_tensorflow(seed: int, gpus: Sequence | None = None) -> None:
     """
     import keras
     import tensorflow as tf
+
     allow_memory_growth(visible_gpus() if gpus is None else gpus)
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()

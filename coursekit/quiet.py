@@ -25,7 +25,8 @@ attempt, and as an error-level message only ``TF_CPP_MIN_LOG_LEVEL=3`` hides it,
 every genuine error.
 
 So :func:`import_tensorflow` imports TensorFlow, lists its devices once (where the cuInit
-attempt happens) and runs a tiny masked GRU once (:func:`_warm_up`), while file descriptor 2 goes through a small filter process that drops
+attempt happens) and runs a tiny masked GRU once (:func:`_warm_up`), while file descriptor 2
+goes through a small filter process that drops
 exactly the lines above and passes every other byte through, in order. The two CUDA lines
 are dropped only where no GPU is expected: no NVIDIA driver is installed
 (``profiles.nvidia_driver_present``), or ``CUDA_VISIBLE_DEVICES`` is ``""`` or ``-1``. There
@@ -36,13 +37,14 @@ and they stay visible. After the import the filter is gone: Python warnings, Ker
 ``TF_CPP_MIN_LOG_LEVEL`` is left as it is. Anything unexpected while setting the filter up
 (no POSIX file descriptors, no way to start the filter) falls back to a plain import.
 """
+
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from .profiles import allow_memory_growth, nvidia_driver_present
 
@@ -89,7 +91,7 @@ def _flush() -> None:
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         try:
             stream.flush()
-        except Exception:  # a closed or replaced stream: nothing to flush
+        except Exception:  # noqa: BLE001 - a closed or replaced stream: nothing to flush
             pass
 
 
@@ -109,8 +111,13 @@ def _start_filter(pattern: str) -> tuple[int, subprocess.Popen] | None:
         os.close(saved)
         return None
     try:
-        child = subprocess.Popen([sys.executable, "-I", "-S", "-c", _FILTER, pattern],
-                                 stdin=read_end, stdout=saved, stderr=saved, start_new_session=True)
+        child = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _FILTER, pattern],
+            stdin=read_end,
+            stdout=saved,
+            stderr=saved,
+            start_new_session=True,
+        )
     except (OSError, ValueError, subprocess.SubprocessError):
         os.close(write_end)
         os.close(saved)
@@ -153,6 +160,7 @@ def import_tensorflow():
         return sys.modules["tensorflow"]
     with filtered_stderr(startup_pattern()):
         import tensorflow as tf
+
         tf.config.list_physical_devices()  # the cuInit attempt, logged once per process
         _warm_up(tf)
     return tf
@@ -167,6 +175,7 @@ def _warm_up(tf) -> None:
     try:
         allow_memory_growth(tf.config.list_physical_devices("GPU"))
         import keras
+
         keras.layers.GRU(1)(tf.zeros((1, 2, 1)), mask=tf.constant([[True, False]]))
     except Exception:  # noqa: BLE001 - a warm-up only; the lab's own cells will show any real problem
         pass

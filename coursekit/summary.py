@@ -3,13 +3,15 @@
 Each notebook's last cell calls :func:`save_summary`; the report (a tool outside
 this package) reads the files back with :func:`load_summary`.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from . import profiles
 

@@ -1,4 +1,5 @@
 """Grading runs shared by several test files (each costs minutes, so it runs once per session)."""
+
 import pytest
 
 from coursegrader.grade import grade

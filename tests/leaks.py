@@ -1,7 +1,9 @@
 """Finding the hidden verdicts' code in a page, however it is disguised (shared by the tests)."""
+
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import re
 
@@ -28,16 +30,12 @@ def decoded_views(text: str) -> list[str]:
     for view in views:
         for run in re.findall(r"[A-Za-z0-9+/=]{24,}", view):
             for candidate in (run, run[::-1]):
-                try:
+                with contextlib.suppress(ValueError):
                     found.append(base64.b64decode(candidate + "=" * (-len(candidate) % 4)).decode("utf-8", "ignore"))
-                except ValueError:
-                    pass
         for run in re.findall(r"(?:[0-9a-fA-F]{2}){12,}", view):
             for candidate in (run, run[::-1]):
-                try:
+                with contextlib.suppress(ValueError):
                     found.append(bytes.fromhex(candidate).decode("utf-8", "ignore"))
-                except ValueError:
-                    pass
     return views + found + [f[::-1] for f in found]
 
 
@@ -45,5 +43,3 @@ def leaked_lines(text: str) -> list[str]:
     """The secret lines of the hidden verdicts found in ``text``, in any of its decoded views."""
     views = decoded_views(text)
     return [line for line in secret_lines() if any(line in view for view in views)]
-
-

@@ -1,10 +1,12 @@
 """Read cells of the course notebooks by their nbgrader grade_id (shared by the tests)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import nbformat
 
+from coursegrader.cells import reference_answer, solution_cell
 from coursekit import ROOT
 
 
@@ -18,21 +20,19 @@ def cells_by_id(nb) -> dict[str, nbformat.NotebookNode]:
 
 def tracked_notebooks() -> list[Path]:
     """Notebooks we write and commit (the hostile demo class is deliberately broken: not listed)."""
-    return sorted(p for folder in ("solutions", "labs", "autograder/demo/honest")
-                  for p in (ROOT / folder).rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    return sorted(
+        p
+        for folder in ("solutions", "labs", "autograder/demo/honest")
+        for p in (ROOT / folder).rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+    )
 
 
 def released_with_reference_answer(assignment: str) -> nbformat.NotebookNode:
     """The released lab with the reference solution typed into its answer cell, as a student would
     hand it in (the solution-region markers removed)."""
-    def answer_cell(nb):
-        (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
-        return cell
-
     nb = load(assignment, folder="labs")
-    reference = answer_cell(load(assignment)).source
-    answer_cell(nb).source = "\n".join(line for line in reference.splitlines()
-                                       if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    solution_cell(nb).source = reference_answer(assignment)
     return nb
 
 
@@ -43,9 +43,9 @@ def graded_check(assignment: str, profile: str, seed: int = 0):
     Put it in a lab's namespace as ``check`` and run a check cell: it raises CheckFailed as the
     grader's verdict would fail, and returns the verdict's message otherwise.
     """
-    from coursekit.checks import evidence, run_probe
     from coursegrader.requests import draw, find_check, lab_settings
     from coursegrader.verdicts import truth_for
+    from coursekit.checks import evidence, run_probe
 
     def check(grade_id, _profile, **objects):
         found, _ = find_check(assignment, grade_id)
@@ -53,4 +53,5 @@ def graded_check(assignment: str, profile: str, seed: int = 0):
         request = evidence.decode(evidence.encode(request))
         gathered = evidence.decode(evidence.encode(run_probe(request, objects)))
         return found.verdict(request, gathered, truth_for(assignment, grade_id, request))
+
     return check

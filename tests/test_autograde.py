@@ -5,6 +5,7 @@ spots replaced objects (a flag for review), coursegrader.verdicts judges the evi
 coursegrader.feedback hides the hidden tests, and coursegrader.discover accounts for every
 student folder. The real runs are in test_grading.py.
 """
+
 import copy
 import json
 import sys
@@ -12,14 +13,14 @@ import sys
 import nbformat
 import numpy as np
 import pytest
-
-from coursekit import integrity
-from coursegrader import cells, feedback, rebuild, verdicts
-from coursegrader.discover import discover, read_notebook
-from coursekit.checks import evidence, run_probe
-from coursegrader.demo import solution_cell
-from coursegrader.requests import draw, lab_settings
 from notebook_cells import cells_by_id, load, released_with_reference_answer
+
+from coursegrader import cells, feedback, rebuild, verdicts
+from coursegrader.cells import solution_cell
+from coursegrader.discover import discover, read_notebook
+from coursegrader.requests import draw, lab_settings
+from coursekit import integrity
+from coursekit.checks import evidence, run_probe
 
 
 @pytest.fixture
@@ -72,7 +73,12 @@ def test_names_used_and_bound():
     used = rebuild.names_used("x = np.testing.assert_allclose(len(a), b.c)\n")
     assert {"np", "np.testing", "np.testing.assert_allclose", "len", "a", "b", "b.c"} <= used
     assert rebuild.names_bound("import numpy as np\nfrom a import b\ndef f(): pass\nx, y = 1, 2") >= {
-        "np", "b", "f", "x", "y"}
+        "np",
+        "b",
+        "f",
+        "x",
+        "y",
+    }
 
 
 def _reports(capsys):
@@ -98,6 +104,7 @@ def test_integrity_spots_trace_and_import_hooks(capsys):
     class Finder:
         def find_spec(self, *args):
             return None
+
     Finder.__module__ = "__main__"  # as if typed into the notebook
     finder = Finder()
     sys.meta_path.insert(0, finder)
@@ -119,8 +126,12 @@ def test_verdicts_come_from_evidence_and_tampering_only_flags(released):
     checks = [c for c in nb.cells if cells.is_check(c)]
     gids = [cells.grade_id(c) for c in checks]
     requests = draw("sentiment", gids, lab_settings("sentiment", "smoke"), seed=5)
-    nb.metadata["coursekit"] = {"nonce": "n", "warnings": [], "requests": evidence.encode(requests),
-                                "evidence_nonce": "e"}
+    nb.metadata["coursekit"] = {
+        "nonce": "n",
+        "warnings": [],
+        "requests": evidence.encode(requests),
+        "evidence_nonce": "e",
+    }
     namespace = {}
     exec(cells_by_id(released)["imports"].source, namespace)
     exec(solution_cell(load("sentiment")).source, namespace)
@@ -132,19 +143,25 @@ def test_verdicts_come_from_evidence_and_tampering_only_flags(released):
                 report = {"point": point, "nonce": "n", "changed": [], "hooks": []}
                 if point == gids[2]:
                     report["changed"] = ["numpy.mean"]
-                cell.outputs = [nbformat.v4.new_output(
-                    "stream", name="stdout", text=f"{integrity.MARKER} {json.dumps(report)}\n")]
+                cell.outputs = [
+                    nbformat.v4.new_output("stream", name="stdout", text=f"{integrity.MARKER} {json.dumps(report)}\n")
+                ]
     for cell, gid in zip(checks[:4], gids[:4]):
         request = evidence.decode(evidence.encode(requests[gid]))
         found = run_probe(request, {"LuongAttention": namespace["LuongAttention"]})
-        cell.outputs = [nbformat.v4.new_output("display_data", data={
-            evidence.MIME: json.loads(json.dumps(evidence.record(gid, "e", found)))})]
+        cell.outputs = [
+            nbformat.v4.new_output(
+                "display_data", data={evidence.MIME: json.loads(json.dumps(evidence.record(gid, "e", found)))}
+            )
+        ]
     checks[0].outputs.append(nbformat.v4.new_output("stream", name="stderr", text="UserWarning: harmless\n"))
-    checks[1].outputs.append(nbformat.v4.new_output("error", ename="AssertionError", evalue="printed by the kernel",
-                                                    traceback=[]))
+    checks[1].outputs.append(
+        nbformat.v4.new_output("error", ename="AssertionError", evalue="printed by the kernel", traceback=[])
+    )
     del checks[3].metadata["coursekit"]["ran"]
-    checks[4].outputs = [nbformat.v4.new_output("error", ename="NameError", evalue="name 'model' is not defined",
-                                                traceback=[])]
+    checks[4].outputs = [
+        nbformat.v4.new_output("error", ename="NameError", evalue="name 'model' is not defined", traceback=[])
+    ]
     nb, _ = verdicts.ComputeVerdicts().preprocess(nb, {"nbgrader": {"assignment": "sentiment"}})
     result = {c["grade_id"]: c["passed"] for c in nb.metadata.coursekit["checks"]}
     assert [result[g] for g in gids] == [True, True, True, False, False, False]
@@ -184,6 +201,7 @@ def test_every_student_folder_is_accounted_for(tmp_path):
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+
     put("ok/sentiment/sentiment.ipynb")
     put("ok/sentiment/scratch.ipynb")
     put("renamed/sentiment/Sentiment (1).ipynb")

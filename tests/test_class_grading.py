@@ -2,6 +2,7 @@
 student still their own row, feedback page and gradebook entry; answers graded by hand in the
 gradebook (as formgrader does) reach grades.csv and the feedback, and survive re-grading.
 """
+
 from __future__ import annotations
 
 import copy
@@ -11,15 +12,15 @@ import shutil
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
+from notebook_cells import cells_by_id
 
 from coursegrader import store
 from coursegrader.course import DEMO
 from coursegrader.grade import grade
 from coursegrader.state import load_state
-from notebook_cells import cells_by_id
 
 NMT_STUDENTS = ["ada", "ben", "cem", "dia"]
-SENTIMENT_STUDENTS = ["eli", "fay"]          # fay copied eli's answer, byte for byte
+SENTIMENT_STUDENTS = ["eli", "fay"]  # fay copied eli's answer, byte for byte
 
 
 def build_class(submitted):
@@ -62,7 +63,7 @@ def test_identical_notebooks_are_executed_once_and_every_student_gets_their_own_
         r = results[(student, "sentiment")]
         alone = one_by_one[("passes-all", "sentiment")]
         assert (r.score, r.status, r.shared) == (alone.score, alone.status, 2)
-    rows = list(csv.DictReader(open(workdir / "grades.csv", newline="", encoding="utf-8")))
+    rows = list(csv.DictReader((workdir / "grades.csv").read_text(encoding="utf-8").splitlines()))
     assert {(row["student_id"], row["assignment"]) for row in rows} == set(results)
     assert {row["graded_with"] for row in rows if row["assignment"] == "nmt"} == {"3"}
 
@@ -90,8 +91,10 @@ def test_a_new_student_with_known_code_and_an_unchanged_class_execute_nothing(gr
     extra.mkdir(parents=True)
     try:
         shutil.copy(workdir / "submitted" / "ada" / "nmt" / "nmt.ipynb", extra / "nmt.ipynb")
-        again = {(r.student, r.assignment): r for r in grade(workdir, profile="smoke", use_demo=False,
-                                                              only=["sentiment", "nmt"], jobs=2)}
+        again = {
+            (r.student, r.assignment): r
+            for r in grade(workdir, profile="smoke", use_demo=False, only=["sentiment", "nmt"], jobs=2)
+        }
         log = (workdir / "grading.log").read_text(encoding="utf-8")
         assert "(key" not in log, "nothing executed"
         assert again[("gus", "nmt")].score == again[("ada", "nmt")].score and not again[("gus", "nmt")].reused
@@ -112,12 +115,17 @@ def test_hand_given_points_reach_grades_csv_and_feedback_and_survive_a_forced_re
         gb.db.commit()
     before = results[("ada", "nmt")].score
     for force in (False, True):
-        again = {(r.student, r.assignment): r for r in grade(workdir, profile="smoke", use_demo=False,
-                                                              only=["sentiment", "nmt"], jobs=2, force=force)}
+        again = {
+            (r.student, r.assignment): r
+            for r in grade(workdir, profile="smoke", use_demo=False, only=["sentiment", "nmt"], jobs=2, force=force)
+        }
         ada = again[("ada", "nmt")]
         assert ada.score == before + 1.5 and ada.to_grade == 1, force
-        row = next(r for r in csv.DictReader(open(workdir / "grades.csv", newline="", encoding="utf-8"))
-                   if r["student_id"] == "ada" and r["assignment"] == "nmt")
+        row = next(
+            r
+            for r in csv.DictReader((workdir / "grades.csv").read_text(encoding="utf-8").splitlines())
+            if r["student_id"] == "ada" and r["assignment"] == "nmt"
+        )
         assert float(row["score"]) == before + 1.5 and row["to_grade_by_hand"] == "1"
         page = (workdir / "feedback" / "ada" / "nmt" / "nmt.html").read_text(encoding="utf-8")
         assert "Good example, thin reason." in page

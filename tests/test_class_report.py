@@ -1,20 +1,22 @@
 """The class report (coursegrader.classreport) and answer comparison (coursegrader.similarity), on a synthetic class."""
+
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import matplotlib
 
 matplotlib.use("Agg")
-import nbformat  # noqa: E402
-import pytest  # noqa: E402
+import nbformat
+import pytest
+from screenshots import screenshot
 
-from coursegrader import similarity  # noqa: E402
-from coursegrader.classreport import class_report_context, read_run, status_kind, write_class_report  # noqa: E402
-from coursegrader.course import LABS, SOLUTIONS  # noqa: E402
-from coursegrader.demo.answers import GENERAL_SCORE_WITHOUT_MASK, HONEST_VARIANTS, solution_cell, student_version  # noqa: E402
-from coursegrader.demo.hostile import ENDLESS_LOOP, WARNS_BUT_CORRECT  # noqa: E402
-from coursegrader.table import Result  # noqa: E402
-from screenshots import screenshot  # noqa: E402
+from coursegrader import similarity
+from coursegrader.cells import solution_cell, student_version
+from coursegrader.classreport import class_report_context, read_run, status_kind, write_class_report
+from coursegrader.course import LABS, SOLUTIONS
+from coursegrader.demo.answers import GENERAL_SCORE_WITHOUT_MASK, HONEST_VARIANTS
+from coursegrader.demo.hostile import ENDLESS_LOOP, WARNS_BUT_CORRECT
+from coursegrader.table import Result
 
 REFERENCE = student_version(solution_cell(nbformat.read(SOLUTIONS / "sentiment" / "sentiment.ipynb", 4)).source)
 STUB = solution_cell(nbformat.read(LABS / "sentiment" / "sentiment.ipynb", 4)).source
@@ -22,7 +24,7 @@ DOT = HONEST_VARIANTS["sentiment"]["dot-product"]
 CRASHES = HONEST_VARIANTS["sentiment"]["crashes"]
 
 # The reference solution copied: every name changed, comments rewritten, a constant changed, a blank line added.
-RENAMED_COPY = '''\
+RENAMED_COPY = """\
 class LuongAttention(keras.layers.Layer):
     def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
@@ -39,9 +41,9 @@ class LuongAttention(keras.layers.Layer):
         alpha = tf.nn.softmax(logits, axis=1)[:, :, tf.newaxis]
         ctx = tf.reduce_sum(alpha * values, axis=1)
         return ctx, alpha
-'''
+"""
 # A correct layer written independently of the reference: matmul instead of einsum, an additive mask.
-INDEPENDENT = '''\
+INDEPENDENT = """\
 class LuongAttention(keras.layers.Layer):
     def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
@@ -57,8 +59,8 @@ class LuongAttention(keras.layers.Layer):
         alpha = tf.nn.softmax(score, axis=-1)
         context = tf.matmul(alpha[:, tf.newaxis, :], values)[:, 0, :]
         return context, tf.expand_dims(alpha, -1)
-'''
-MATVEC = '''\
+"""
+MATVEC = """\
 class LuongAttention(keras.layers.Layer):
     def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
@@ -70,17 +72,32 @@ class LuongAttention(keras.layers.Layer):
             scores = scores - 1e9 * (1.0 - tf.cast(mask, scores.dtype))
         w = tf.nn.softmax(scores)
         return tf.linalg.matvec(values, w, transpose_a=True), w[..., None]
-'''
+"""
 
-SENTIMENT_CHECKS = [("luong_output_shapes_and_dtypes", 2, False), ("luong_weights_sum_to_one", 2, False),
-                    ("luong_padding_gets_zero_weight", 2, False), ("luong_matches_general_score", 4, True),
-                    ("test_accuracy_at_least_0_80", 6, False), ("top10_words_are_most_attended", 4, False)]
-NMT_CHECKS = [("encoder_output_and_state_shapes", 1, False), ("attention_weights_sum_to_one", 2, False),
-              ("decoder_logits_shape", 1, False), ("greedy_equals_beam_width_one", 2, False),
-              ("translate_returns_clean_text", 2, False), ("bleu_above_floor", 4, False)]
-FAILS = {"all": set(), "dot": {"luong_matches_general_score"}, "no-mask": {"luong_padding_gets_zero_weight"},
-         "low-accuracy": {"test_accuracy_at_least_0_80"}, "bleu": {"bleu_above_floor"},
-         "none": {c for c, _, _ in SENTIMENT_CHECKS}}
+SENTIMENT_CHECKS = [
+    ("luong_output_shapes_and_dtypes", 2, False),
+    ("luong_weights_sum_to_one", 2, False),
+    ("luong_padding_gets_zero_weight", 2, False),
+    ("luong_matches_general_score", 4, True),
+    ("test_accuracy_at_least_0_80", 6, False),
+    ("top10_words_are_most_attended", 4, False),
+]
+NMT_CHECKS = [
+    ("encoder_output_and_state_shapes", 1, False),
+    ("attention_weights_sum_to_one", 2, False),
+    ("decoder_logits_shape", 1, False),
+    ("greedy_equals_beam_width_one", 2, False),
+    ("translate_returns_clean_text", 2, False),
+    ("bleu_above_floor", 4, False),
+]
+FAILS = {
+    "all": set(),
+    "dot": {"luong_matches_general_score"},
+    "no-mask": {"luong_padding_gets_zero_weight"},
+    "low-accuracy": {"test_accuracy_at_least_0_80"},
+    "bleu": {"bleu_above_floor"},
+    "none": {c for c, _, _ in SENTIMENT_CHECKS},
+}
 
 # student: (answer, checks failed, status, flagged, seconds, students sharing the graded run)
 SENTIMENT = {
@@ -97,16 +114,30 @@ SENTIMENT = {
     "kim": (WARNS_BUT_CORRECT, "low-accuracy", "warnings", False, 104, 1),
     "lev": (MATVEC, "all", "flagged: replaced", True, 99, 1),
     "mia": (None, "none", "no notebook", True, 0, 1),
-    "noor": (RENAMED_COPY.replace("return ctx, alpha", "return (ctx, alpha"), "none",
-             "kernel died in luong_attention", False, 12, 1),  # a syntax error: still compared
+    "noor": (
+        RENAMED_COPY.replace("return ctx, alpha", "return (ctx, alpha"),
+        "none",
+        "kernel died in luong_attention",
+        False,
+        12,
+        1,
+    ),  # a syntax error: still compared
 }
 
 
 def check_records(names, failed):
-    return [{"grade_id": gid, "points": float(points), "hidden": hidden, "passed": gid not in failed,
-             "message": "passed" if gid not in failed else
-             ("NotImplementedError: " if failed == FAILS["none"] else "") + f"{gid.replace('_', ' ')} failed"}
-            for gid, points, hidden in names]
+    return [
+        {
+            "grade_id": gid,
+            "points": float(points),
+            "hidden": hidden,
+            "passed": gid not in failed,
+            "message": "passed"
+            if gid not in failed
+            else ("NotImplementedError: " if failed == FAILS["none"] else "") + f"{gid.replace('_', ' ')} failed",
+        }
+        for gid, points, hidden in names
+    ]
 
 
 def synthetic_class():
@@ -116,8 +147,18 @@ def synthetic_class():
         failed = FAILS[fails]
         records = [] if status == "no notebook" else check_records(SENTIMENT_CHECKS, failed)
         score = sum(c["points"] for c in records if c["passed"])
-        rows.append(Result(student, "sentiment", score, 20.0, seconds, status, flagged=flagged,
-                           warnings=["the notebook printed a warning"] if status == "warnings" else []))
+        rows.append(
+            Result(
+                student,
+                "sentiment",
+                score,
+                20.0,
+                seconds,
+                status,
+                flagged=flagged,
+                warnings=["the notebook printed a warning"] if status == "warnings" else [],
+            )
+        )
         answers[student, "sentiment"] = answer
         checks[student, "sentiment"] = records
         shared[student, "sentiment"] = share
@@ -126,14 +167,29 @@ def synthetic_class():
             failed = FAILS["bleu"] if i % 3 == 0 else FAILS["all"]
             records = check_records(NMT_CHECKS, failed)
             status = "grader error: nbgrader exit 1 (see grading.log)" if (lab, i) == ("nmt", 5) else "ok"
-            rows.append(Result(student, lab, sum(c["points"] for c in records if c["passed"]), 12.0,
-                               480.0 + 17 * i, status, flagged=status != "ok", reused=i in (2, 3)))
+            rows.append(
+                Result(
+                    student,
+                    lab,
+                    sum(c["points"] for c in records if c["passed"]),
+                    12.0,
+                    480.0 + 17 * i,
+                    status,
+                    flagged=status != "ok",
+                    reused=i in (2, 3),
+                )
+            )
             checks[student, lab] = records
             shared[student, lab] = 3 if i in (7, 8, 9) else 1
     rows.append(Result("zed", "-", None, None, 0.0, "no assignment folder (expected sentiment, nmt)", flagged=True))
     stubs = {"sentiment": STUB}
-    return rows, dict(profiles={"sentiment": "cpu", "nmt": "cpu", "nmt_luong": "cpu"}, answers=answers,
-                      stubs=stubs, checks=checks, shared=shared)
+    return rows, dict(
+        profiles={"sentiment": "cpu", "nmt": "cpu", "nmt_luong": "cpu"},
+        answers=answers,
+        stubs=stubs,
+        checks=checks,
+        shared=shared,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -159,8 +215,11 @@ def sentiment(context) -> dict:
 
 
 def cluster_of(context, name):
-    found = [c for c in sentiment(context)["answers"]["clusters"]
-             if any(s["name"] == name for g in c["groups"] for s in g["students"])]
+    found = [
+        c
+        for c in sentiment(context)["answers"]["clusters"]
+        if any(s["name"] == name for g in c["groups"] for s in g["students"])
+    ]
     return found[0] if found else None
 
 
@@ -207,7 +266,8 @@ def test_checks_the_class_fails_most_come_first_and_hidden_ones_are_marked(repor
     row = re.search(r"<code>luong_matches_general_score</code>(.*?)</tr>", section(text, "checks"), re.S).group(1)
     assert "hidden" in row and "6 / 13" in row
     assert section(text, "checks").index("luong_matches_general_score") < section(text, "checks").index(
-        "luong_output_shapes_and_dtypes")
+        "luong_output_shapes_and_dtypes"
+    )
 
 
 def test_statuses_are_counted_and_flagged_submissions_listed_with_their_reason(report):
@@ -219,9 +279,12 @@ def test_statuses_are_counted_and_flagged_submissions_listed_with_their_reason(r
     assert status_kind("out of memory in luong_attention") == "out of memory"
     assert status_kind("something new") == "other"
     flagged = {(f["student"], f["assignment"]): f["status"] for f in context["flagged"]}
-    assert flagged == {("lev", "sentiment"): "flagged: replaced", ("mia", "sentiment"): "no notebook",
-                       ("fay", "nmt"): "grader error: nbgrader exit 1 (see grading.log)",
-                       ("zed", "-"): "no assignment folder (expected sentiment, nmt)"}
+    assert flagged == {
+        ("lev", "sentiment"): "flagged: replaced",
+        ("mia", "sentiment"): "no notebook",
+        ("fay", "nmt"): "grader error: nbgrader exit 1 (see grading.log)",
+        ("zed", "-"): "no assignment folder (expected sentiment, nmt)",
+    }
     listed = section(text, "statuses").split('id="flagged"')[1]
     assert all(s in listed for s in ("lev", "flagged: replaced", "mia", "no notebook", "zed"))
 
@@ -276,8 +339,21 @@ def test_tokens_ignore_names_comments_literals_and_layout():
     assert similarity.tokens(a) == similarity.tokens(b)
     assert similarity.tokens(a)[:7] == ["V", "=", "np", ".", "mean", "(", "V"]
     assert "axis" in similarity.tokens(a)  # keyword arguments of a call are kept
-    assert similarity.tokens("self.W_a = tf.nn.softmax(s)") == ["self", ".", "V", "=", "tf", ".", "nn", ".",
-                                                               "softmax", "(", "V", ")", "\n"]
+    assert similarity.tokens("self.W_a = tf.nn.softmax(s)") == [
+        "self",
+        ".",
+        "V",
+        "=",
+        "tf",
+        ".",
+        "nn",
+        ".",
+        "softmax",
+        "(",
+        "V",
+        ")",
+        "\n",
+    ]
 
 
 def test_clusters_link_near_copies_in_a_chain_and_keep_pairwise_scores():
@@ -310,8 +386,9 @@ def test_names_link_to_existing_feedback_pages_only(report):
 def test_page_is_self_contained_and_escapes_what_students_wrote(tmp_path):
     rows = [Result("<b>x</b>", "sentiment", 0.0, 20.0, 3.0, "ok"), Result("y", "sentiment", 0.0, 20.0, 3.0, "ok")]
     answer = "x = '<script>alert(1)</script>' + 'https://example.org/evil.js'\ny = x * 2\nz = y + x\n" * 3
-    path = write_class_report(tmp_path / "class-report.html", rows, answers={("<b>x</b>", "sentiment"): answer,
-                                                                            ("y", "sentiment"): answer})
+    path = write_class_report(
+        tmp_path / "class-report.html", rows, answers={("<b>x</b>", "sentiment"): answer, ("y", "sentiment"): answer}
+    )
     text = path.read_text(encoding="utf-8")
     assert "<script>" not in text and "&lt;script&gt;" in text and "&lt;b&gt;x&lt;/b&gt;" in text
     assert not re.search(r"""\s(src|href)\s*=\s*['"]?(https?:)?//""", text, re.I)
@@ -319,12 +396,14 @@ def test_page_is_self_contained_and_escapes_what_students_wrote(tmp_path):
 
 
 def test_report_needs_only_the_rows(tmp_path):
-    rows = [Result("a", "nmt", 12.0, 12.0, 500.0, "ok", reused=True),
-            Result("b", "nmt", None, None, 0.0, "no notebook", flagged=True)]
+    rows = [
+        Result("a", "nmt", 12.0, 12.0, 500.0, "ok", reused=True),
+        Result("b", "nmt", None, None, 0.0, "no notebook", flagged=True),
+    ]
     path = write_class_report(tmp_path / "out" / "class-report.html", rows)
     text = path.read_text(encoding="utf-8")
     assert "No check records for this assignment." in text and "No answer cells to compare" in text
-    context = class_report_context(rows, base=tmp_path, now=datetime(2025, 1, 1, tzinfo=timezone.utc))
+    context = class_report_context(rows, base=tmp_path, now=datetime(2025, 1, 1, tzinfo=UTC))
     assert context["when"] == "2025-01-01 00:00 UTC" and context["assignments"][0]["times"]["histogram"] is None
 
 
@@ -337,10 +416,13 @@ def test_answers_checks_and_stubs_are_read_from_the_graded_notebooks(tmp_path):
         folder = tmp_path / "autograded" / student / "sentiment"
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / "sentiment.ipynb")
-    rows = [Result("ada", "sentiment", 20.0, 20.0), Result("ben", "sentiment", 20.0, 20.0, reused=True),
-            Result("old", "sentiment", 0.0, 20.0, status="grader error: nbgrader exit 1", flagged=True),
-            Result("mia", "sentiment", 0.0, 20.0, status="no notebook", flagged=True),
-            Result("ivy", "sentiment", 0.0, 20.0, status="answer missing")]  # graded with the stub in its place
+    rows = [
+        Result("ada", "sentiment", 20.0, 20.0),
+        Result("ben", "sentiment", 20.0, 20.0, reused=True),
+        Result("old", "sentiment", 0.0, 20.0, status="grader error: nbgrader exit 1", flagged=True),
+        Result("mia", "sentiment", 0.0, 20.0, status="no notebook", flagged=True),
+        Result("ivy", "sentiment", 0.0, 20.0, status="answer missing"),
+    ]  # graded with the stub in its place
     ivy = tmp_path / "autograded" / "ivy" / "sentiment"
     ivy.mkdir(parents=True)
     nbformat.write(released, ivy / "sentiment.ipynb")

@@ -1,4 +1,5 @@
 """The shipped data: checksums, clear errors, deterministic and sound splits."""
+
 import shutil
 
 import numpy as np
@@ -37,7 +38,8 @@ def test_corrupt_file_error_names_the_file_and_both_checksums(data_copy):
 
 def test_git_lfs_pointer_is_reported_as_corrupt(data_copy):
     (data_copy / data.TATOEBA_FILE).write_text(
-        "version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 1260624\n")
+        "version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 1260624\n"
+    )
     with pytest.raises(data.DataError, match="corrupt or incomplete"):
         data.verified_path(data.TATOEBA_FILE, data_copy)
 
@@ -64,10 +66,10 @@ def test_imdb_split_is_shuffled_the_same_way_every_time(imdb):
 
 def test_imdb_training_and_test_reviews_come_from_different_rows(imdb):
     df = data.pd.read_csv(data.verified_path(data.IMDB_FILE))
-    official_test = set(df["review"].iloc[data.IMDB_TRAIN_ROWS:])
+    official_test = set(df["review"].iloc[data.IMDB_TRAIN_ROWS :])
     assert set(imdb["test"].texts) == official_test
     train_rows = set(imdb["train"].texts) | set(imdb["validation"].texts)
-    assert train_rows == set(df["review"].iloc[:data.IMDB_TRAIN_ROWS])
+    assert train_rows == set(df["review"].iloc[: data.IMDB_TRAIN_ROWS])
 
 
 def test_tatoeba_pairs_keep_their_attribution():

@@ -9,6 +9,7 @@ their own configuration (``submit`` and ``fetch_feedback`` use it instead of the
 Grading runs in the smoke profile: the completed lab gets the smoke score of the demo class's
 ``passes-all`` (autograder/demo/expected_scores.csv), the untouched one 0.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,11 +18,11 @@ import sys
 from pathlib import Path
 
 import nbformat
+from notebook_cells import load, released_with_reference_answer
 
 from coursegrader.course import ROOT, assignments
 from coursegrader.grade import grade
 from coursegrader.table import read_expected
-from notebook_cells import load, released_with_reference_answer
 
 COURSE_ID = "seq2seq-attention"
 ASSIGNMENT = "sentiment"
@@ -52,12 +53,21 @@ class Course:
             f"c.CourseDirectory.feedback_directory = {str(self.workdir / 'feedback')!r}\n"
             f"c.CourseDirectory.db_url = {'sqlite:///' + str(self.workdir / 'gradebook.db')!r}\n"
             "c.ExchangeCollect.check_owner = False  # every student is this OS user here\n",
-            encoding="utf-8")
+            encoding="utf-8",
+        )
         self.config_dir = config_dir
 
     def make(self, target: str) -> str:
-        return run(["make", "--no-print-directory", target, f"EXCHANGE={self.exchange}",
-                    f"JUPYTER_CONFIG_PATH={self.config_dir}"], cwd=ROOT)
+        return run(
+            [
+                "make",
+                "--no-print-directory",
+                target,
+                f"EXCHANGE={self.exchange}",
+                f"JUPYTER_CONFIG_PATH={self.config_dir}",
+            ],
+            cwd=ROOT,
+        )
 
 
 class Student:
@@ -73,10 +83,12 @@ class Student:
             f"c.Exchange.root = {str(exchange)!r}\n"
             f"c.Exchange.cache = {str(self.home / 'nbgrader_cache')!r}\n"
             f"c.CourseDirectory.student_id = {name!r}  # stands in for the OS user name\n",
-            encoding="utf-8")
+            encoding="utf-8",
+        )
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "COURSE_"))}
-        self.env.update(HOME=str(self.home), JUPYTER_CONFIG_PATH=str(config_dir),
-                        JUPYTER_DATA_DIR=str(self.home / ".local-jupyter"))
+        self.env.update(
+            HOME=str(self.home), JUPYTER_CONFIG_PATH=str(config_dir), JUPYTER_DATA_DIR=str(self.home / ".local-jupyter")
+        )
 
     def nbgrader(self, *args: str) -> str:
         return run([sys.executable, "-m", "nbgrader", *args], cwd=self.home, env=self.env)
@@ -93,7 +105,7 @@ def test_publish_fetch_submit_collect_grade_return(tmp_path):
     assert sorted(p.name for p in outbound.iterdir()) == sorted(assignments())
 
     alice = Student(tmp_path, "alice", course.exchange)  # completes the TODO
-    bob = Student(tmp_path, "bob", course.exchange)      # hands the lab in untouched
+    bob = Student(tmp_path, "bob", course.exchange)  # hands the lab in untouched
     for student in (alice, bob):
         student.nbgrader("fetch_assignment", ASSIGNMENT)
         fetched = nbformat.read(student.notebook, as_version=4)
@@ -106,8 +118,10 @@ def test_publish_fetch_submit_collect_grade_return(tmp_path):
     submitted = course.workdir / "submitted"
     for student in (alice, bob):
         assert (submitted / student.name / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").exists()
-    assert (nbformat.read(submitted / "alice" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4).cells
-            == nbformat.read(alice.notebook, as_version=4).cells)
+    assert (
+        nbformat.read(submitted / "alice" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4).cells
+        == nbformat.read(alice.notebook, as_version=4).cells
+    )
 
     results = grade(course.workdir, profile="smoke", use_demo=False, only=[ASSIGNMENT])
     scores = {r.student: r.score for r in results if r.assignment == ASSIGNMENT}
@@ -120,8 +134,10 @@ def test_publish_fetch_submit_collect_grade_return(tmp_path):
     for student in (alice, bob):
         feedback = course.workdir / "feedback" / student.name / ASSIGNMENT
         missing = [f for f in ("timestamp.txt", "submission_secret.txt") if not (feedback / f).exists()]
-        assert not missing, (f"{feedback} lacks {missing}: make return (nbgrader release_feedback) needs "
-                             "them; grading must copy them there from the submission")
+        assert not missing, (
+            f"{feedback} lacks {missing}: make return (nbgrader release_feedback) needs "
+            "them; grading must copy them there from the submission"
+        )
     course.make("return")
     for student in (alice, bob):
         student.nbgrader("fetch_feedback", ASSIGNMENT)

@@ -5,29 +5,34 @@ thing (about twenty minutes): nbgrader executes each submission in the profile
 the course uses on machines without a GPU; there the sentiment solution must
 reach 0.80 test accuracy and the NMT lab its BLEU floor.
 """
+
 import csv
 import re
 from html.parser import HTMLParser
 
 import nbformat
 import pytest
+from leaks import leaked_lines
 from nbgrader.api import Gradebook
 
-from coursekit import profiles
 from coursegrader import table
 from coursegrader.course import ROOT
 from coursegrader.grade import grade
-from leaks import leaked_lines
+from coursekit import profiles
 
-TODO_CHECKS = {"luong_output_shapes_and_dtypes", "luong_weights_sum_to_one",
-               "luong_padding_gets_zero_weight", "luong_matches_general_score",
-               "test_accuracy_at_least_0_80", "top10_words_are_most_attended"}
+TODO_CHECKS = {
+    "luong_output_shapes_and_dtypes",
+    "luong_weights_sum_to_one",
+    "luong_padding_gets_zero_weight",
+    "luong_matches_general_score",
+    "test_accuracy_at_least_0_80",
+    "top10_words_are_most_attended",
+}
 
 
 def graded(tmp_path_factory, profile, demo_class="honest", jobs=1, memory=None, only=None):
     workdir = tmp_path_factory.mktemp(f"grade-{demo_class}-{profile}")
-    results = grade(workdir, profile=profile, use_demo=True, demo_class=demo_class, jobs=jobs,
-                            memory=memory, only=only)
+    results = grade(workdir, profile=profile, use_demo=True, demo_class=demo_class, jobs=jobs, memory=memory, only=only)
     return workdir, {(r.student, r.assignment): r for r in results}
 
 
@@ -67,8 +72,7 @@ def cpu(tmp_path_factory):
     return graded(tmp_path_factory, "cpu", jobs=2, only=CPU_ASSIGNMENTS)
 
 
-@pytest.mark.parametrize("profile,demo_class", [("smoke", "honest"), ("smoke", "hostile"),
-                                                ("cpu", "honest")])
+@pytest.mark.parametrize("profile,demo_class", [("smoke", "honest"), ("smoke", "hostile"), ("cpu", "honest")])
 def test_demo_class_gets_exactly_its_expected_scores_and_statuses(request, profile, demo_class):
     fixture = {"honest": profile, "hostile": "hostile"}[demo_class]
     workdir, results = request.getfixturevalue(fixture)
@@ -77,10 +81,9 @@ def test_demo_class_gets_exactly_its_expected_scores_and_statuses(request, profi
         expected = {key: want for key, want in expected.items() if key[1] in CPU_ASSIGNMENTS}
     assert set(expected) == set(results), "every student folder gets exactly one row"
     got = {key: (r.score, r.status) for key, r in results.items()}
-    wrong = {key: (got[key], want) for key, want in expected.items()
-             if not table.matches(results[key], want)}
+    wrong = {key: (got[key], want) for key, want in expected.items() if not table.matches(results[key], want)}
     assert not wrong, wrong
-    rows = list(csv.DictReader(open(workdir / "grades.csv", newline="", encoding="utf-8")))
+    rows = list(csv.DictReader((workdir / "grades.csv").read_text(encoding="utf-8").splitlines()))
     assert {(r["student_id"], r["assignment"]) for r in rows} == set(expected)
     for student, assignment in results:
         assert (workdir / "feedback" / student / assignment / f"{assignment}.html").exists()
@@ -143,11 +146,13 @@ def test_a_layer_without_mask_parameter_loses_only_the_padding_check(hostile, sm
 
 
 def test_a_sandboxed_submission_reads_no_secret_and_writes_nothing_into_the_bundle(hostile):
-    workdir, results = hostile
+    workdir, _results = hostile
     out = cell_output(workdir, "reads-secrets", "sentiment", "luong_attention")
     assert "could not read" in out and "READ " not in out
     assert "solutions" not in out.split("bundle seen from inside:")[1].splitlines()[0]
-    written = [p for p in list(ROOT.rglob("written-by-a-submission.txt")) + list(workdir.rglob("written-by-a-submission.txt"))]
+    written = [
+        p for p in list(ROOT.rglob("written-by-a-submission.txt")) + list(workdir.rglob("written-by-a-submission.txt"))
+    ]
     assert not written
     assert "WROTE into " + str(ROOT) not in cell_output(workdir, "writes-into-bundle", "sentiment", "luong_attention")
 
@@ -162,32 +167,38 @@ def test_patching_numpy_changes_no_verdict_and_is_flagged_for_review(hostile, sm
 
 
 # Each attack on the grader with the honest answer that makes the same mistake (or none).
-ATTACKS = {"restores-its-patch": "dot-product", "rewrites-grader-helpers": "dot-product",
-           "forges-evidence": "dot-product", "label-oracle": "passes-all",
-           "leaks-through-exception": "passes-all", "leaks-through-output": "passes-all"}
+ATTACKS = {
+    "restores-its-patch": "dot-product",
+    "rewrites-grader-helpers": "dot-product",
+    "forges-evidence": "dot-product",
+    "label-oracle": "passes-all",
+    "leaks-through-exception": "passes-all",
+    "leaks-through-output": "passes-all",
+}
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
-def test_an_attack_on_the_grader_scores_no_more_than_the_honest_answer_with_the_same_mistake(
-        attack, hostile, smoke):
+def test_an_attack_on_the_grader_scores_no_more_than_the_honest_answer_with_the_same_mistake(attack, hostile, smoke):
     _, results = hostile
     honest = smoke[1][(ATTACKS[attack], "sentiment")]
     assert results[(attack, "sentiment")].score <= honest.score
 
 
 def test_a_hidden_check_reports_the_type_of_an_exception_never_its_text(hostile):
-    workdir, results = hostile
+    workdir, _results = hostile
     page = (workdir / "feedback" / "leaks-through-exception" / "sentiment" / "sentiment.html").read_text()
     assert "your code raised ValueError while a hidden check ran" in page
-    graded = nbformat.read(workdir / "autograded" / "leaks-through-exception" / "sentiment" / "sentiment.ipynb",
-                           as_version=4)
-    message = next(c["message"] for c in graded.metadata["coursekit"]["checks"]
-                   if c["grade_id"] == "luong_matches_general_score")
+    graded = nbformat.read(
+        workdir / "autograded" / "leaks-through-exception" / "sentiment" / "sentiment.ipynb", as_version=4
+    )
+    message = next(
+        c["message"] for c in graded.metadata["coursekit"]["checks"] if c["grade_id"] == "luong_matches_general_score"
+    )
     assert message == "your code raised ValueError while a hidden check ran"
 
 
 def test_evidence_of_the_kernels_own_making_fails_and_is_flagged(hostile):
-    workdir, results = hostile
+    _workdir, results = hostile
     r = results[("forges-evidence", "sentiment")]
     assert r.flagged and r.score == 0
     assert "evidence handed out outside its check" in r.status and "more than once" in r.status
@@ -202,7 +213,7 @@ def test_the_graded_kernel_saw_no_test_label_and_said_so(hostile):
 
 
 def test_a_runaway_allocation_is_stopped_at_its_cap_while_the_others_finish(hostile):
-    workdir, results = hostile
+    _workdir, results = hostile
     assert results[("allocates-without-bound", "sentiment")].status == "out of memory in luong_attention"
     finished = [r for r in results.values() if r.score and r.score > 0]
     assert len(finished) >= 6, "the other submissions graded beside it must finish normally"
@@ -230,7 +241,7 @@ def test_solution_earns_full_marks_and_reaches_the_accuracy_threshold_in_the_cpu
 def test_released_lab_fails_every_check_that_depends_on_the_todo(smoke):
     workdir, _ = smoke
     scores = cell_scores(workdir, "untouched")
-    assert TODO_CHECKS <= set(scores)
+    assert set(scores) >= TODO_CHECKS
     assert {name: scores[name] for name in TODO_CHECKS} == dict.fromkeys(TODO_CHECKS, 0)
 
 
@@ -265,8 +276,9 @@ def test_nmt_smoke_run_passes_every_check_but_the_bleu_floor(smoke, assignment):
     written = {name for name in scores if name.startswith("answer_")}
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
         grades = gb.find_submission_notebook(assignment, assignment, "passes-all").grades
-        assert {g.name for g in grades if g.needs_manual_grade} == written and len(written) == 2, \
+        assert {g.name for g in grades if g.needs_manual_grade} == written and len(written) == 2, (
             "the written answers are left for a TA to grade"
+        )
     scores = {name: score for name, score in scores.items() if name not in written}
     assert len(scores) == 6
     assert {name for name, score in scores.items() if score == 0} == {"bleu_above_floor"}

@@ -20,8 +20,10 @@ execute. Needs root, useradd, JupyterHub, Chromium, configurable-http-proxy and 
 (npm): see .ci/run. Without them it is skipped, unless COURSE_HUB_TEST=require (CI). Screenshots
 are also copied to /tmp/hub-screenshots/; COURSE_HUB_KEEP=1 keeps the deployment. About 3 minutes.
 """
+
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -41,24 +43,28 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebook_cells import cells_by_id, released_with_reference_answer
 
-from coursekit import profiles
 from coursegrader.course import ROOT
 from coursegrader.table import read_expected
-from notebook_cells import cells_by_id, released_with_reference_answer
+from coursekit import profiles
 
 COURSE_ID = "seq2seq-attention"
 INSTRUCTOR, STUDENTS = "instructor", ("alice", "bob")
-GROUP = "seq2seq-hubtest"            # the course's unix group (COURSE_GROUP)
+GROUP = "seq2seq-hubtest"  # the course's unix group (COURSE_GROUP)
 MARK = "seq2seq-attention hub test"  # the comment of every user this test creates
 HUB = ROOT / "autograder" / "hub"
 SCREENSHOTS = Path("/tmp/hub-screenshots")
 ANSWER = "answer_beam_width"  # bob's written answer in the nmt lab, graded by hand (2 points)
-BOB_WRITES = ("A wider beam keeps more partial translations alive at each step, so the decoder "
-              "can recover from a first word that looked best but leads nowhere; it costs time.")
-STUDENT_CONFIG = ("import json; from nbgrader.apps.baseapp import NbGrader; app = NbGrader(); "
-                  "app.load_config_file(); c = app.config; print(json.dumps([c.CourseDirectory.course_id, "
-                  "c.Exchange.root, c.Validator.Execute.timeout]))")  # what nbgrader reads as a student
+BOB_WRITES = (
+    "A wider beam keeps more partial translations alive at each step, so the decoder "
+    "can recover from a first word that looked best but leads nowhere; it costs time."
+)
+STUDENT_CONFIG = (
+    "import json; from nbgrader.apps.baseapp import NbGrader; app = NbGrader(); "
+    "app.load_config_file(); c = app.config; print(json.dumps([c.CourseDirectory.course_id, "
+    "c.Exchange.root, c.Validator.Execute.timeout]))"
+)  # what nbgrader reads as a student
 PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 
@@ -66,19 +72,30 @@ def sh(cmd, *, check=True, timeout=600, **kw) -> subprocess.CompletedProcess:
     cmd = [str(c) for c in cmd]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
     if check and proc.returncode != 0:
-        raise AssertionError(f"`{' '.join(cmd)}` exited with {proc.returncode}:\n"
-                             f"{proc.stdout[-4000:]}{proc.stderr[-4000:]}")
+        raise AssertionError(
+            f"`{' '.join(cmd)}` exited with {proc.returncode}:\n{proc.stdout[-4000:]}{proc.stderr[-4000:]}"
+        )
     return proc
 
 
 def missing() -> list[str]:
     found = [] if os.geteuid() == 0 else ["root (the hub starts servers as other users)"]
-    found += [tool for tool in ("useradd", "userdel", "groupadd", "chpasswd", "runuser", "make", "node",
-                                "configurable-http-proxy") if shutil.which(tool) is None]
+    found += [
+        tool
+        for tool in ("useradd", "userdel", "groupadd", "chpasswd", "runuser", "make", "node", "configurable-http-proxy")
+        if shutil.which(tool) is None
+    ]
     if not Path(os.environ.get("CHROMIUM", "/usr/bin/chromium")).exists():
         found.append("chromium")
-    if shutil.which("node") and sh(["node", "-e", "require.resolve('playwright-core')"], check=False,
-                                   env={**os.environ, "NODE_PATH": node_path()}).returncode != 0:
+    if (
+        shutil.which("node")
+        and sh(
+            ["node", "-e", "require.resolve('playwright-core')"],
+            check=False,
+            env={**os.environ, "NODE_PATH": node_path()},
+        ).returncode
+        != 0
+    ):
         found.append("playwright-core")
     if not (Path(sys.prefix) / "bin" / "jupyterhub").exists():
         found.append("jupyterhub in the bundle's environment")
@@ -131,8 +148,11 @@ def linked_environment(dest: Path, python: str) -> Path:
     source = Path(sys.prefix)
     link_tree(source, dest)
     version = ".".join(map(str, sys.version_info[:3]))
-    replace_file(dest / "pyvenv.cfg", f"home = {Path(python).parent}\ninclude-system-site-packages = false\n"
-                                      f"version = {version}\nexecutable = {python}\n")
+    replace_file(
+        dest / "pyvenv.cfg",
+        f"home = {Path(python).parent}\ninclude-system-site-packages = false\n"
+        f"version = {version}\nexecutable = {python}\n",
+    )
     for script in (dest / "bin").iterdir():
         if script.name.startswith("python"):
             script.unlink()
@@ -168,8 +188,20 @@ class Deployment:
         self.exchange.chmod(0o777)  # the recipe: everyone writes here, nbgrader sets the rest
         sh(["groupadd", GROUP])
         for user in (INSTRUCTOR, *STUDENTS):  # the hub lets in the group's members and the instructor
-            sh(["useradd", "--create-home", "--home-dir", self.home(user), "--comment", MARK,
-                "--shell", "/bin/bash", *(["--groups", GROUP] if user in STUDENTS else []), user])
+            sh(
+                [
+                    "useradd",
+                    "--create-home",
+                    "--home-dir",
+                    self.home(user),
+                    "--comment",
+                    MARK,
+                    "--shell",
+                    "/bin/bash",
+                    *(["--groups", GROUP] if user in STUDENTS else []),
+                    user,
+                ]
+            )
             self.home(user).chmod(0o700)  # Debian's useradd leaves homes readable by all
         sh(["chpasswd"], input="".join(f"{u}:{p}\n" for u, p in self.passwords.items()))
 
@@ -199,19 +231,30 @@ class Deployment:
     def run(self, user: str, *cmd, cwd: Path | None = None, check=True, **kw) -> subprocess.CompletedProcess:
         """``cmd`` as ``user``, with that user's environment only (as their server has it)."""
         venv = self.course / ".venv" if user == INSTRUCTOR else self.opt / "venv"
-        env = {"HOME": self.home(user), "USER": user, "LOGNAME": user, "LANG": "C.UTF-8",
-               "PATH": f"{venv}/bin:/usr/local/bin:/usr/bin:/bin", "COURSE_EXCHANGE": self.exchange}
+        env = {
+            "HOME": self.home(user),
+            "USER": user,
+            "LOGNAME": user,
+            "LANG": "C.UTF-8",
+            "PATH": f"{venv}/bin:/usr/local/bin:/usr/bin:/bin",
+            "COURSE_EXCHANGE": self.exchange,
+        }
         if user != INSTRUCTOR:
             env["JUPYTER_CONFIG_PATH"] = self.student_config
         started = time.monotonic()
-        proc = sh(["runuser", "-u", user, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()], *cmd],
-                  cwd=cwd or self.home(user), check=check, **kw)
+        proc = sh(
+            ["runuser", "-u", user, "--", "env", "-i", *[f"{k}={v}" for k, v in env.items()], *cmd],
+            cwd=cwd or self.home(user),
+            check=check,
+            **kw,
+        )
         print(f"{time.monotonic() - started:6.1f} s  {user}: {' '.join(map(str, cmd))[:100]}")
         return proc
 
     def make(self, target: str, *variables: str) -> str:
-        proc = self.run(INSTRUCTOR, "make", "--no-print-directory", target, f"EXCHANGE={self.exchange}",
-                        *variables, cwd=self.course)
+        proc = self.run(
+            INSTRUCTOR, "make", "--no-print-directory", target, f"EXCHANGE={self.exchange}", *variables, cwd=self.course
+        )
         return proc.stdout + proc.stderr
 
     def write_notebook(self, user: str, path: Path, nb) -> None:
@@ -220,8 +263,10 @@ class Deployment:
 
     def hand_grade(self, student: str, assignment: str, grade_id: str) -> float | None:
         """The points given by hand, as the course's gradebook holds them (read by the instructor)."""
-        code = ("import sys; from nbgrader.api import Gradebook\n"
-                "with Gradebook(sys.argv[1]) as gb:\n    print(gb.find_grade(*sys.argv[2:]).manual_score)")
+        code = (
+            "import sys; from nbgrader.api import Gradebook\n"
+            "with Gradebook(sys.argv[1]) as gb:\n    print(gb.find_grade(*sys.argv[2:]).manual_score)"
+        )
         db = f"sqlite:///{self.course / 'autograder' / 'gradebook.db'}"
         found = self.run(INSTRUCTOR, "python", "-c", code, db, grade_id, assignment, assignment, student)
         return None if found.stdout.split()[-1] == "None" else float(found.stdout.split()[-1])
@@ -230,7 +275,8 @@ class Deployment:
         proc = self.run(user, *cmd, check=False)
         assert proc.returncode != 0 and "Permission denied" in proc.stderr, (
             f"{user} ran `{' '.join(map(str, cmd))}` (exit {proc.returncode}), which must be denied:\n"
-            f"{proc.stdout[:2000]}{proc.stderr[:2000]}")
+            f"{proc.stdout[:2000]}{proc.stderr[:2000]}"
+        )
 
 
 def remove_users(leftovers: bool = False) -> None:
@@ -244,10 +290,8 @@ def remove_users(leftovers: bool = False) -> None:
         if leftovers and entry.pw_gecos != MARK:
             pytest.skip(f"user {user} exists on this machine and is not this test's")
         for pid in sh(["pgrep", "-u", entry.pw_uid], check=False).stdout.split():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         sh(["userdel", "--force", user], check=False)
     sh(["groupdel", GROUP], check=False)
 
@@ -261,14 +305,32 @@ class Hub:
         state.mkdir(mode=0o700)
         venv = d.opt / "venv"
         proxy = Path(shutil.which("configurable-http-proxy")).parent
-        env = {"PATH": f"{venv}/bin:{proxy}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-               "LANG": "C.UTF-8", "HOME": str(state), "COURSE_INSTRUCTOR": INSTRUCTOR, "COURSE_GROUP": GROUP,
-               "COURSE_DIR": str(d.course), "COURSE_ENV": str(venv), "COURSE_EXCHANGE": str(d.exchange),
-               "COURSE_STUDENT_CONFIG_DIR": str(d.student_config), "COURSE_HUB_URL": self.url}
+        env = {
+            "PATH": f"{venv}/bin:{proxy}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LANG": "C.UTF-8",
+            "HOME": str(state),
+            "COURSE_INSTRUCTOR": INSTRUCTOR,
+            "COURSE_GROUP": GROUP,
+            "COURSE_DIR": str(d.course),
+            "COURSE_ENV": str(venv),
+            "COURSE_EXCHANGE": str(d.exchange),
+            "COURSE_STUDENT_CONFIG_DIR": str(d.student_config),
+            "COURSE_HUB_URL": self.url,
+        }
         self.proc = subprocess.Popen(
-            [venv / "bin" / "jupyterhub", "-f", HUB / "jupyterhub_config.py", f"--JupyterHub.hub_port={free_port()}",
-             f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{free_port()}"],
-            cwd=state, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                venv / "bin" / "jupyterhub",
+                "-f",
+                HUB / "jupyterhub_config.py",
+                f"--JupyterHub.hub_port={free_port()}",
+                f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{free_port()}",
+            ],
+            cwd=state,
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 90
         while True:
             assert self.proc.poll() is None, f"JupyterHub exited with {self.proc.returncode}:\n{self.tail()}"
@@ -298,12 +360,16 @@ class Browser:
 
     def __init__(self, shots: Path):
         self.shots, self.hub = shots, None
-        self.proc = subprocess.Popen(["node", HUB / "browser_bridge.cjs"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=(shots / "browser.log").open("w"),
-                                     text=True, env={**os.environ, "NODE_PATH": node_path()})
+        self.proc = subprocess.Popen(
+            ["node", HUB / "browser_bridge.cjs"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=(shots / "browser.log").open("w"),
+            text=True,
+            env={**os.environ, "NODE_PATH": node_path()},
+        )
         self.answers: queue.Queue = queue.Queue()
-        threading.Thread(target=lambda: [self.answers.put(line) for line in self.proc.stdout],
-                         daemon=True).start()
+        threading.Thread(target=lambda: [self.answers.put(line) for line in self.proc.stdout], daemon=True).start()
 
     def send(self, command: dict, timeout: float) -> dict:
         self.proc.stdin.write(json.dumps(command) + "\n")
@@ -407,8 +473,10 @@ def test_a_course_round_on_jupyterhub_with_real_users(course_hub):
         browser.log_in(hub, "bob", d.passwords["bob"])
         browser.do("click", selector=".lm-MenuBar-item:has-text('Nbgrader')")
         browser.do("click", selector=".lm-Menu-item:has-text('Assignment List')")
-        row = ("xpath=//div[@id='{}_assignments_list']/div[contains(@class, 'list_item')]"
-               "[.//span[contains(@class, 'item_name') and normalize-space()='{}']]")
+        row = (
+            "xpath=//div[@id='{}_assignments_list']/div[contains(@class, 'list_item')]"
+            "[.//span[contains(@class, 'item_name') and normalize-space()='{}']]"
+        )
         for lab in released:
             browser.do("wait", selector=row.format("released", lab))
         browser.screenshot("1-assignment-list.png")
@@ -429,8 +497,9 @@ def test_a_course_round_on_jupyterhub_with_real_users(course_hub):
         # alice and bob, with nbgrader's commands as themselves: the sentiment lab, alice's done.
         for student in STUDENTS:
             d.run(student, "nbgrader", "fetch_assignment", "sentiment")
-        d.write_notebook("alice", d.home("alice") / "sentiment" / "sentiment.ipynb",
-                         released_with_reference_answer("sentiment"))
+        d.write_notebook(
+            "alice", d.home("alice") / "sentiment" / "sentiment.ipynb", released_with_reference_answer("sentiment")
+        )
         for student in STUDENTS:
             d.run(student, "nbgrader", "submit", "sentiment")
 
@@ -468,7 +537,8 @@ def test_a_course_round_on_jupyterhub_with_real_users(course_hub):
         browser.do("fill", selector=score, value="2")
         browser.do("press", selector=score, key="Tab")  # formgrader saves a score when it loses focus
         assert wait_for(lambda: d.hand_grade("bob", "nmt", ANSWER) == 2.0, 30), (
-            f"formgrader did not save the 2 points: {d.hand_grade('bob', 'nmt', ANSWER)}")
+            f"formgrader did not save the 2 points: {d.hand_grade('bob', 'nmt', ANSWER)}"
+        )
         browser.screenshot("2-formgrader-written-answer.png")
     finally:
         browser.close()

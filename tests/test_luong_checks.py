@@ -5,123 +5,154 @@ kernel, on the checks' fixed inputs) and as the grader does (requests drawn with
 seed, the kernel's probe, the verdict outside), the hidden check included. The
 very same verdict functions run in both.
 """
+
 import textwrap
 
 import pytest
+from notebook_cells import cells_by_id, load
 
+from coursegrader.cells import solution_cell, student_version
+from coursegrader.requests import draw, find_check, lab_settings
 from coursekit import checks, profiles
 from coursekit.checks import evidence
-from coursegrader.demo import solution_cell, student_version
-from coursegrader.requests import draw, find_check, lab_settings
-from notebook_cells import cells_by_id, load
 
 NB = load("sentiment")
 CELLS = cells_by_id(NB)
-CHECKS = ["luong_output_shapes_and_dtypes", "luong_weights_sum_to_one",
-          "luong_padding_gets_zero_weight", "luong_matches_general_score"]
+CHECKS = [
+    "luong_output_shapes_and_dtypes",
+    "luong_weights_sum_to_one",
+    "luong_padding_gets_zero_weight",
+    "luong_matches_general_score",
+]
 ALL_PASS = dict.fromkeys(CHECKS, True)
 
-HEADER = '''
+HEADER = """
 class LuongAttention(keras.layers.Layer):
     def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
-'''
+"""
 
 
 def layer(init, call):
     """Source of a LuongAttention class from the bodies of __init__ and call."""
-    return (HEADER + textwrap.indent(textwrap.dedent(init), " " * 8)
-            + "\n    def call(self, query, values, mask=None):\n"
-            + textwrap.indent(textwrap.dedent(call), " " * 8))
+    return (
+        HEADER
+        + textwrap.indent(textwrap.dedent(init), " " * 8)
+        + "\n    def call(self, query, values, mask=None):\n"
+        + textwrap.indent(textwrap.dedent(call), " " * 8)
+    )
 
 
-MASK_AND_SOFTMAX = '''
+MASK_AND_SOFTMAX = """
 if mask is not None:
     scores = tf.where(mask, scores, -1e9)
 weights = tf.nn.softmax(scores, axis=1)[:, :, None]
 return tf.reduce_sum(weights * values, axis=1), weights
-'''
+"""
 
 CORRECT = {
     "reference solution": student_version(solution_cell(NB).source),
     "dense with bias on the values": layer(
         "self.W_a = keras.layers.Dense(units)",
-        "scores = tf.einsum('bu,btu->bt', query, self.W_a(values))" + MASK_AND_SOFTMAX),
+        "scores = tf.einsum('bu,btu->bt', query, self.W_a(values))" + MASK_AND_SOFTMAX,
+    ),
     "dense with bias on the query": layer(
         "self.W_a = keras.layers.Dense(units)",
-        "scores = tf.reduce_sum(self.W_a(query)[:, None, :] * values, axis=-1)" + MASK_AND_SOFTMAX),
+        "scores = tf.reduce_sum(self.W_a(query)[:, None, :] * values, axis=-1)" + MASK_AND_SOFTMAX,
+    ),
     "raw weight matrix and matmul": layer(
         "self.W = self.add_weight(shape=(units, units), initializer='glorot_uniform', name='W_a')",
-        "scores = tf.squeeze(tf.matmul(values, tf.matmul(query, self.W)[:, :, None]), -1)"
-        + MASK_AND_SOFTMAX),
+        "scores = tf.squeeze(tf.matmul(values, tf.matmul(query, self.W)[:, :, None]), -1)" + MASK_AND_SOFTMAX,
+    ),
     "keras.ops throughout": layer(
         "self.W_a = keras.layers.Dense(units, use_bias=False)",
-        '''
+        """
         from keras import ops
         scores = ops.einsum('bu,btu->bt', query, self.W_a(values))
         if mask is not None:
             scores = ops.where(mask, scores, -1e9)
         weights = ops.expand_dims(ops.softmax(scores, axis=1), -1)
         return ops.sum(weights * values, axis=1), weights
-        '''),
+        """,
+    ),
 }
 
 WRONG = {
-    "dot product (no W_a)": (layer(
-        "pass",
-        "scores = tf.einsum('bu,btu->bt', query, values)" + MASK_AND_SOFTMAX),
-        {**ALL_PASS, "luong_matches_general_score": False}),
-    "dot product with an unused W_a": (layer(
-        "self.W_a = keras.layers.Dense(units, use_bias=False)\nself.W_a.build((None, units))",
-        "scores = tf.einsum('bu,btu->bt', query, values)" + MASK_AND_SOFTMAX),
-        {**ALL_PASS, "luong_matches_general_score": False}),
-    "additive (Bahdanau) score": (layer(
-        "self.W1 = keras.layers.Dense(units)\nself.W2 = keras.layers.Dense(units)\n"
-        "self.V = keras.layers.Dense(1)",
-        "scores = self.V(tf.tanh(self.W1(values) + self.W2(query)[:, None, :]))[:, :, 0]"
-        + MASK_AND_SOFTMAX),
-        {**ALL_PASS, "luong_matches_general_score": False}),
-    "scaled general score": (layer(
-        "self.W_a = keras.layers.Dense(units, use_bias=False)",
-        "scores = tf.einsum('bu,btu->bt', query, self.W_a(values)) / 4.0" + MASK_AND_SOFTMAX),
-        {**ALL_PASS, "luong_matches_general_score": False}),
-    "softmax over the wrong axis": (layer(
-        "self.W_a = keras.layers.Dense(units, use_bias=False)",
-        '''
+    "dot product (no W_a)": (
+        layer("pass", "scores = tf.einsum('bu,btu->bt', query, values)" + MASK_AND_SOFTMAX),
+        {**ALL_PASS, "luong_matches_general_score": False},
+    ),
+    "dot product with an unused W_a": (
+        layer(
+            "self.W_a = keras.layers.Dense(units, use_bias=False)\nself.W_a.build((None, units))",
+            "scores = tf.einsum('bu,btu->bt', query, values)" + MASK_AND_SOFTMAX,
+        ),
+        {**ALL_PASS, "luong_matches_general_score": False},
+    ),
+    "additive (Bahdanau) score": (
+        layer(
+            "self.W1 = keras.layers.Dense(units)\nself.W2 = keras.layers.Dense(units)\nself.V = keras.layers.Dense(1)",
+            "scores = self.V(tf.tanh(self.W1(values) + self.W2(query)[:, None, :]))[:, :, 0]" + MASK_AND_SOFTMAX,
+        ),
+        {**ALL_PASS, "luong_matches_general_score": False},
+    ),
+    "scaled general score": (
+        layer(
+            "self.W_a = keras.layers.Dense(units, use_bias=False)",
+            "scores = tf.einsum('bu,btu->bt', query, self.W_a(values)) / 4.0" + MASK_AND_SOFTMAX,
+        ),
+        {**ALL_PASS, "luong_matches_general_score": False},
+    ),
+    "softmax over the wrong axis": (
+        layer(
+            "self.W_a = keras.layers.Dense(units, use_bias=False)",
+            """
         scores = tf.einsum('bu,btu->bt', query, self.W_a(values))[:, :, None]
         weights = tf.nn.softmax(scores, axis=-1)
         return tf.reduce_sum(weights * values, axis=1), weights
-        '''),
-        {**dict.fromkeys(CHECKS, False), "luong_output_shapes_and_dtypes": True}),
-    "ignores the mask": (layer(
-        "self.W_a = keras.layers.Dense(units, use_bias=False)",
-        '''
+        """,
+        ),
+        {**dict.fromkeys(CHECKS, False), "luong_output_shapes_and_dtypes": True},
+    ),
+    "ignores the mask": (
+        layer(
+            "self.W_a = keras.layers.Dense(units, use_bias=False)",
+            """
         scores = tf.einsum('bu,btu->bt', query, self.W_a(values))
         weights = tf.nn.softmax(scores, axis=1)[:, :, None]
         return tf.reduce_sum(weights * values, axis=1), weights
-        '''),
-        {**ALL_PASS, "luong_padding_gets_zero_weight": False}),
-    "no mask argument": (layer(
-        "self.W_a = keras.layers.Dense(units, use_bias=False)",
-        '''
+        """,
+        ),
+        {**ALL_PASS, "luong_padding_gets_zero_weight": False},
+    ),
+    "no mask argument": (
+        layer(
+            "self.W_a = keras.layers.Dense(units, use_bias=False)",
+            """
         scores = tf.einsum('bu,btu->bt', query, self.W_a(values))
         weights = tf.nn.softmax(scores, axis=1)[:, :, None]
         return tf.reduce_sum(weights * values, axis=1), weights
-        ''').replace("values, mask=None)", "values)"),
-        {**ALL_PASS, "luong_padding_gets_zero_weight": False}),
-    "weights without the trailing axis": (layer(
-        "self.W_a = keras.layers.Dense(units, use_bias=False)",
-        '''
+        """,
+        ).replace("values, mask=None)", "values)"),
+        {**ALL_PASS, "luong_padding_gets_zero_weight": False},
+    ),
+    "weights without the trailing axis": (
+        layer(
+            "self.W_a = keras.layers.Dense(units, use_bias=False)",
+            """
         scores = tf.einsum('bu,btu->bt', query, self.W_a(values))
         if mask is not None:
             scores = tf.where(mask, scores, -1e9)
         weights = tf.nn.softmax(scores, axis=1)
         return tf.reduce_sum(weights[:, :, None] * values, axis=1), weights
-        '''),
-        {**ALL_PASS, "luong_output_shapes_and_dtypes": False}),
+        """,
+        ),
+        {**ALL_PASS, "luong_output_shapes_and_dtypes": False},
+    ),
     "the released stub": (
         student_version(solution_cell(load("sentiment", "labs")).source),
-        dict.fromkeys(CHECKS, False)),
+        dict.fromkeys(CHECKS, False),
+    ),
 }
 
 
@@ -160,7 +191,7 @@ def run_checks(namespace, source, seed=None):
             if seed is not None or grade_id == "luong_matches_general_score":
                 graded(grade_id, ns["LuongAttention"], seed or 0)
             outcome[grade_id] = None
-        except Exception as err:  # a failing check, as the student or the grader would see it
+        except Exception as err:  # noqa: BLE001 - a failing check, as the student or the grader would see it
             outcome[grade_id] = f"{type(err).__name__}: {err}"
     return outcome
 

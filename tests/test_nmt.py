@@ -6,6 +6,7 @@ untrained: these tests check behaviour (decoding rules, error messages, the
 split, the plotting), not translation quality, which the notebook's own BLEU
 check covers in the cpu and full profiles.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,9 +18,10 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from coursekit import ROOT, plotting, profiles  # noqa: E402
-from notebook_cells import cells_by_id, graded_check, load  # noqa: E402
-from coursetools.bench.step import NOTEBOOK, load_lab  # noqa: E402
+from notebook_cells import cells_by_id, graded_check, load
+
+from coursekit import ROOT, plotting, profiles
+from coursetools.bench.step import NOTEBOOK, load_lab
 
 LAB_TAGS = ("setup", "data", "model", "build", "decode", "plot")
 
@@ -36,13 +38,20 @@ def known_sentences(lab):
     return sentences[:: max(1, len(sentences) // 12)][:12]
 
 
-@pytest.mark.parametrize("grade_id", ["encoder_output_and_state_shapes", "attention_weights_sum_to_one",
-                                      "decoder_logits_shape", "greedy_equals_beam_width_one",
-                                      "translate_returns_clean_text"])
+@pytest.mark.parametrize(
+    "grade_id",
+    [
+        "encoder_output_and_state_shapes",
+        "attention_weights_sum_to_one",
+        "decoder_logits_shape",
+        "greedy_equals_beam_width_one",
+        "translate_returns_clean_text",
+    ],
+)
 def test_graded_checks_pass_as_in_jupyterlab_and_as_while_grading(lab, grade_id):
     source = cells_by_id(load("nmt"))[grade_id].source
-    exec(compile(source, grade_id, "exec"), dict(lab))                      # as in JupyterLab
-    for seed in (1, 2):                                                      # fresh inputs, verdict outside
+    exec(compile(source, grade_id, "exec"), dict(lab))  # as in JupyterLab
+    for seed in (1, 2):  # fresh inputs, verdict outside
         exec(compile(source, grade_id, "exec"), {**lab, "check": graded_check("nmt", "smoke", seed)})
 
 
@@ -55,8 +64,7 @@ def test_greedy_equals_beam_width_one(lab, known_sentences):
         ids = lab["encode_source"](sentence)
         greedy, greedy_attention = lab["greedy_search"](ids, lab["MAX_TARGET_WORDS"])
         beam, beam_attention = lab["beam_search"](ids, 1, lab["MAX_TARGET_WORDS"])
-        assert beam == greedy, (f"beam(k=1) {_words(lab, beam)!r} != greedy "
-                                f"{_words(lab, greedy)!r} for {sentence!r}")
+        assert beam == greedy, f"beam(k=1) {_words(lab, beam)!r} != greedy {_words(lab, greedy)!r} for {sentence!r}"
         np.testing.assert_array_equal(np.array(beam_attention), np.array(greedy_attention))
         assert lab["translate"](sentence, beam_width=1)[0] == _words(lab, greedy)
 
@@ -195,10 +203,12 @@ def test_batched_searches_equal_one_sentence_at_a_time(lab, known_sentences):
 
     ids = [lab["encode_source"](s) for s in known_sentences]
     args = (lab["MAX_TARGET_WORDS"], lab["START_ID"], lab["END_ID"])
-    assert nmt.greedy_batch(lab["encode"], lab["decode_step"], ids, *args, batch_size=5) == \
-        [lab["greedy_search"](s, lab["MAX_TARGET_WORDS"])[0] for s in ids]
-    assert nmt.beam_batch(lab["encode"], lab["decode_step"], ids, 3, *args, batch_size=5) == \
-        [lab["beam_search"](s, 3, lab["MAX_TARGET_WORDS"])[0] for s in ids]
+    assert nmt.greedy_batch(lab["encode"], lab["decode_step"], ids, *args, batch_size=5) == [
+        lab["greedy_search"](s, lab["MAX_TARGET_WORDS"])[0] for s in ids
+    ]
+    assert nmt.beam_batch(lab["encode"], lab["decode_step"], ids, 3, *args, batch_size=5) == [
+        lab["beam_search"](s, 3, lab["MAX_TARGET_WORDS"])[0] for s in ids
+    ]
 
 
 def test_validation_split_is_carved_from_training_sources_only(lab):

@@ -4,6 +4,7 @@ The notebook's tagged cells run in the smoke profile (an untrained or barely tra
 tests check behaviour (shapes, scores, decoding rules, the distributed step), not translation
 quality, which the notebook's BLEU check covers in the cpu and full profiles.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,15 +20,20 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from coursekit import ROOT, nmt, profiles  # noqa: E402
-from notebook_cells import graded_check  # noqa: E402
-from coursetools.bench.step import load_lab  # noqa: E402
+from notebook_cells import graded_check
+
+from coursekit import ROOT, nmt, profiles
+from coursetools.bench.step import load_lab
 
 NOTEBOOK = ROOT / "solutions" / "nmt_luong" / "nmt_luong.ipynb"
 TAGS = ("setup", "data", "model", "build", "decode")
-CHECKS = ("encoder_output_and_state_shapes", "luong_scores_match_their_formulas",
-          "luong_weights_sum_to_one_and_ignore_padding", "decoder_logits_shape",
-          "greedy_equals_beam_width_one")
+CHECKS = (
+    "encoder_output_and_state_shapes",
+    "luong_scores_match_their_formulas",
+    "luong_weights_sum_to_one_and_ignore_padding",
+    "decoder_logits_shape",
+    "greedy_equals_beam_width_one",
+)
 
 
 def luong_lab(score: str, cell: str) -> dict:
@@ -38,20 +44,22 @@ def luong_lab(score: str, cell: str) -> dict:
 def run_check(lab: dict, grade_id: str, check=None) -> None:
     """Run a graded cell in the lab's namespace, with the notebook's own ``check`` or ``check``."""
     import nbformat
+
     nb = nbformat.read(NOTEBOOK, as_version=4)
     (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
     exec(compile(cell.source, f"<{grade_id}>", "exec"), {**lab, **({"check": check} if check else {})})
 
 
-@pytest.fixture(scope="module", params=[("general", "gru"), ("concat", "lstm"), ("dot", "lstm")],
-                ids=lambda p: "-".join(p))
+@pytest.fixture(
+    scope="module", params=[("general", "gru"), ("concat", "lstm"), ("dot", "lstm")], ids=lambda p: "-".join(p)
+)
 def lab(request):
     return luong_lab(*request.param)
 
 
 @pytest.mark.parametrize("grade_id", CHECKS)
 def test_graded_checks_pass_for_every_score_and_cell(lab, grade_id):
-    run_check(lab, grade_id)                                         # as in JupyterLab
+    run_check(lab, grade_id)  # as in JupyterLab
     for seed in (1, 2):
         run_check(lab, grade_id, graded_check("nmt_luong", "smoke", seed))  # as while grading
 
@@ -70,8 +78,7 @@ def test_batched_greedy_equals_one_sentence_at_a_time(lab):
     sentences = sorted(set(data.train_df["chinese"]), key=lambda s: (len(s), s))[::40][:12]
     ids = [data.encode_source(s) for s in sentences]
     batched = nmt.greedy_batch(lab["encode"], lab["decode_step"], ids, 8, data.start_id, data.end_id, batch_size=5)
-    single = [nmt.greedy_search(lab["encode"], lab["decode_step"], s, 8, data.start_id, data.end_id)[0]
-              for s in ids]
+    single = [nmt.greedy_search(lab["encode"], lab["decode_step"], s, 8, data.start_id, data.end_id)[0] for s in ids]
     assert batched == single
 
 
@@ -129,8 +136,9 @@ def test_distributed_step_equals_single_device_step(score, cell, tmp_path):
     script = tmp_path / "distributed.py"
     script.write_text(DISTRIBUTED)
     env = dict(os.environ, LUONG_SCORE=score, LUONG_CELL=cell, TF_CPP_MIN_LOG_LEVEL="2")
-    done = subprocess.run([sys.executable, str(script), str(NOTEBOOK)], capture_output=True, text=True,
-                          env=env, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(script), str(NOTEBOOK)], capture_output=True, text=True, env=env, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["replicas"] == [1, 2] and result["kind"] == "MirroredStrategy"
@@ -145,8 +153,10 @@ def test_batched_beam_search_equals_one_sentence_at_a_time(lab, beam_width):
     data = lab["data"]
     sentences = sorted(set(data.train_df["chinese"]), key=lambda s: (len(s), s))[::35][:14]
     ids = [data.encode_source(s) for s in sentences]
-    batched = nmt.beam_batch(lab["encode"], lab["decode_step"], ids, beam_width, 9, data.start_id, data.end_id,
-                             batch_size=6)
-    single = [nmt.beam_search(lab["encode"], lab["decode_step"], s, beam_width, 9, data.start_id, data.end_id)[0]
-              for s in ids]
+    batched = nmt.beam_batch(
+        lab["encode"], lab["decode_step"], ids, beam_width, 9, data.start_id, data.end_id, batch_size=6
+    )
+    single = [
+        nmt.beam_search(lab["encode"], lab["decode_step"], s, beam_width, 9, data.start_id, data.end_id)[0] for s in ids
+    ]
     assert batched == single

@@ -1,11 +1,12 @@
 """Notebook hygiene: no committed outputs, well-formed graded cells, one student region."""
+
 import json
 import re
 
 import pytest
-
-from coursegrader.demo import solution_cells, written_answer_cells
 from notebook_cells import cells_by_id, load, tracked_notebooks
+
+from coursegrader.cells import solution_cells, written_answer_cells
 
 ASSIGNMENTS = ["sentiment", "nmt", "nmt_luong"]
 
@@ -13,8 +14,11 @@ ASSIGNMENTS = ["sentiment", "nmt", "nmt_luong"]
 @pytest.mark.parametrize("path", tracked_notebooks(), ids=lambda p: p.name)
 def test_notebooks_are_committed_without_outputs(path):
     nb = json.loads(path.read_text(encoding="utf-8"))
-    dirty = [c.get("id") for c in nb["cells"] if c["cell_type"] == "code"
-             and (c.get("outputs") or c.get("execution_count") is not None)]
+    dirty = [
+        c.get("id")
+        for c in nb["cells"]
+        if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count") is not None)
+    ]
     assert not dirty, f"{path}: cells with outputs {dirty}; clear them before committing"
 
 
@@ -37,10 +41,8 @@ def test_grade_ids_are_unique(assignment):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_cell_but_the_student_region_is_locked(assignment):
     nb = load(assignment)
-    unlocked = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-                if not c.metadata["nbgrader"].get("locked")]
-    solutions = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-                 if c.metadata["nbgrader"].get("solution")]
+    unlocked = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if not c.metadata["nbgrader"].get("locked")]
+    solutions = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.metadata["nbgrader"].get("solution")]
     assert unlocked == solutions
 
 
@@ -56,29 +58,46 @@ def test_sentiment_student_region_is_the_body_of_luong_attention_only():
 
 
 WORKED_LAB_CHECKS = {
-    "nmt": {"encoder_output_and_state_shapes": 1, "attention_weights_sum_to_one": 2,
-            "decoder_logits_shape": 1, "greedy_equals_beam_width_one": 2,
-            "translate_returns_clean_text": 2, "bleu_above_floor": 4},
-    "nmt_luong": {"encoder_output_and_state_shapes": 1, "luong_scores_match_their_formulas": 2,
-                  "luong_weights_sum_to_one_and_ignore_padding": 2, "decoder_logits_shape": 1,
-                  "greedy_equals_beam_width_one": 2, "bleu_above_floor": 4},
+    "nmt": {
+        "encoder_output_and_state_shapes": 1,
+        "attention_weights_sum_to_one": 2,
+        "decoder_logits_shape": 1,
+        "greedy_equals_beam_width_one": 2,
+        "translate_returns_clean_text": 2,
+        "bleu_above_floor": 4,
+    },
+    "nmt_luong": {
+        "encoder_output_and_state_shapes": 1,
+        "luong_scores_match_their_formulas": 2,
+        "luong_weights_sum_to_one_and_ignore_padding": 2,
+        "decoder_logits_shape": 1,
+        "greedy_equals_beam_width_one": 2,
+        "bleu_above_floor": 4,
+    },
 }
 
 
-WRITTEN_ANSWERS = {"nmt": {"answer_beam_width": 2, "answer_early_stopping": 2},
-                   "nmt_luong": {"answer_query": 2, "answer_input_feeding": 2}}
+WRITTEN_ANSWERS = {
+    "nmt": {"answer_beam_width": 2, "answer_early_stopping": 2},
+    "nmt_luong": {"answer_query": 2, "answer_input_feeding": 2},
+}
 
 
 @pytest.mark.parametrize("assignment", sorted(WORKED_LAB_CHECKS))
 def test_nmt_labs_are_worked_labs_with_their_checks_and_written_answers(assignment):
     nb = load(assignment)
     assert not solution_cells(nb)
-    points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
-              for c in nb.cells if c.metadata["nbgrader"].get("grade") and not c.metadata["nbgrader"].get("solution")}
+    points = {
+        c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+        for c in nb.cells
+        if c.metadata["nbgrader"].get("grade") and not c.metadata["nbgrader"].get("solution")
+    }
     assert points == WORKED_LAB_CHECKS[assignment]
-    written = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
-               for c in written_answer_cells(nb)
-               if c.metadata["nbgrader"].get("grade") and not c.metadata["nbgrader"].get("locked")}
+    written = {
+        c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+        for c in written_answer_cells(nb)
+        if c.metadata["nbgrader"].get("grade") and not c.metadata["nbgrader"].get("locked")
+    }
     assert written == WRITTEN_ANSWERS[assignment], "answers a TA grades by hand, unlocked for the student"
     released = cells_by_id(load(assignment, "labs"))
     for grade_id in written:

@@ -4,6 +4,7 @@ The GPU placement is tested with fake device lists (no GPU here). The grading ru
 use the smoke profile; test_grading.py grades the honest demo class one submission
 at a time, so its scores are the reference the parallel and Dask runs must equal.
 """
+
 import os
 import signal
 import subprocess
@@ -14,8 +15,8 @@ import nbformat
 import pytest
 
 from coursegrader import workers
+from coursegrader.cells import solution_cell
 from coursegrader.course import DEMO
-from coursegrader.demo import solution_cell
 from coursegrader.grade import grade
 from coursegrader.schedule import Cores
 
@@ -42,8 +43,9 @@ def test_without_gpus_the_cores_are_split_between_workers():
 def test_a_unit_expected_to_run_alone_gets_every_core_the_others_their_share():
     long, short1, short2, last = (object() for _ in range(4))
     share = {"TF_NUM_INTRAOP_THREADS": "1"}
-    cores = Cores([long, short1, short2, last], {id(long): 400, id(short1): 60, id(short2): 60, id(last): 300},
-                  workers=2, cores=2)
+    cores = Cores(
+        [long, short1, short2, last], {id(long): 400, id(short1): 60, id(short2): 60, id(last): 300}, workers=2, cores=2
+    )
     assert cores.start(long, share) == share, "400 s beside 420 s of other work: it shares"
     assert cores.start(short1, share) == share
     cores.done(long)
@@ -51,8 +53,12 @@ def test_a_unit_expected_to_run_alone_gets_every_core_the_others_their_share():
     assert cores.start(short2, share) == share, "300 s still to come"
     cores.done(short2)
     assert cores.start(last, share)["TF_NUM_INTRAOP_THREADS"] == "2", "nothing else left: it runs alone"
-    assert Cores([long, short1], {id(long): 500, id(short1): 60}, workers=2, cores=2).start(
-        long, share)["TF_NUM_INTRAOP_THREADS"] == "2", "it outlasts the rest of the work"
+    assert (
+        Cores([long, short1], {id(long): 500, id(short1): 60}, workers=2, cores=2).start(long, share)[
+            "TF_NUM_INTRAOP_THREADS"
+        ]
+        == "2"
+    ), "it outlasts the rest of the work"
     alone = Cores([long], {id(long): 10}, workers=2, cores=2)
     assert alone.start(long, share)["TF_NUM_INTRAOP_THREADS"] == "2", "a single unit uses the whole machine"
 
@@ -98,13 +104,15 @@ def test_killing_one_worker_loses_only_its_submission(tmp_path):
         (submitted / student / "sentiment").mkdir(parents=True)
         nbformat.write(nb, submitted / student / "sentiment" / "sentiment.ipynb")
     outcome = {}
-    runner = threading.Thread(target=lambda: outcome.setdefault("results", grade(
-        tmp_path, profile="smoke", only=["sentiment"], jobs=2)))
+    runner = threading.Thread(
+        target=lambda: outcome.setdefault("results", grade(tmp_path, profile="smoke", only=["sentiment"], jobs=2))
+    )
     runner.start()
     killed, deadline = False, time.monotonic() + 300
     while not killed and time.monotonic() < deadline and runner.is_alive():
-        ps = subprocess.run(["pgrep", "-f", "nbgrader autograde sentiment --student victim"],
-                            capture_output=True, text=True).stdout.split()
+        ps = subprocess.run(
+            ["pgrep", "-f", "nbgrader autograde sentiment --student victim"], capture_output=True, text=True
+        ).stdout.split()
         if ps:
             time.sleep(3)  # let it get going
             os.killpg(int(ps[0]), signal.SIGKILL)
@@ -119,6 +127,7 @@ def test_killing_one_worker_loses_only_its_submission(tmp_path):
     assert not again["victim"].reused and again["victim"].score == 14, "a grader error is graded again"
     assert again["anna"].reused and again["zoe"].reused
     from nbgrader.api import Gradebook
+
     with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
         assert gb.find_submission("sentiment", "anna").score == 14
         assert gb.find_submission("sentiment", "zoe").score == 14

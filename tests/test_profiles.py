@@ -1,4 +1,5 @@
 """Profile selection: auto picks full on a GPU and cpu otherwise; timeouts fit each profile."""
+
 import pytest
 
 from coursekit import profiles
@@ -44,6 +45,7 @@ def test_timeouts_grow_with_the_profile_and_leave_room_for_the_whole_notebook(la
 
 def test_configure_tensorflow_lets_every_gpu_grow_its_memory(monkeypatch):
     import tensorflow as tf
+
     grown = []
     monkeypatch.setattr(tf.config.experimental, "set_memory_growth", lambda gpu, on: grown.append((gpu, on)))
     profiles.configure_tensorflow(0, gpus=["gpu:0", "gpu:1"])

@@ -1,4 +1,5 @@
 """labs/ and the demo class are exactly what `make release` generates from solutions/."""
+
 import json
 import re
 
@@ -26,7 +27,8 @@ def fresh_release(tmp_path_factory):
 def test_committed_lab_equals_a_fresh_release(fresh_release, assignment):
     name = f"{assignment}/{assignment}.ipynb"
     assert without_cell_ids(ROOT / "labs" / name) == without_cell_ids(fresh_release / "labs" / name), (
-        f"labs/{name} is out of date: run `make release` and commit the result")
+        f"labs/{name} is out of date: run `make release` and commit the result"
+    )
 
 
 def _demo_files(root):
@@ -44,11 +46,13 @@ def test_committed_demo_classes_equal_a_fresh_build(fresh_release):
         else:  # hostile files may be broken on purpose: compare them as text, cell ids aside
             strip = lambda t: re.sub(r'"id": "[^"]*",?\n\s*', "", t)  # noqa: E731
             assert strip(a.read_text(encoding="utf-8")) == strip(b.read_text(encoding="utf-8")), (
-                f"{rel}: run `make release`")
+                f"{rel}: run `make release`"
+            )
 
 
 def test_every_demo_student_has_an_expected_score_and_status():
     import csv
+
     with open(ROOT / "autograder" / "demo" / "expected_scores.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     for class_name in ("honest", "hostile"):
@@ -65,8 +69,9 @@ def test_released_lab_has_no_solution_and_no_hidden_test():
 
 
 def test_untouched_demo_submission_is_the_released_lab():
-    assert (without_cell_ids(ROOT / "autograder" / "demo" / "honest" / "untouched" / "sentiment" / "sentiment.ipynb")
-            == without_cell_ids(ROOT / "labs" / "sentiment" / "sentiment.ipynb"))
+    assert without_cell_ids(
+        ROOT / "autograder" / "demo" / "honest" / "untouched" / "sentiment" / "sentiment.ipynb"
+    ) == without_cell_ids(ROOT / "labs" / "sentiment" / "sentiment.ipynb")
 
 
 def test_release_and_grading_never_copy_trained_weights(tmp_path):

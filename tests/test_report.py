@@ -1,5 +1,6 @@
 """`make report` (tools/report), its formulas (coursekit.mathml) and plotting.training_curves, on fake
 summaries: no training."""
+
 import json
 import os
 import re
@@ -9,73 +10,119 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from markupsafe import Markup  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from markupsafe import Markup
+from screenshots import screenshot
 
-from coursekit import plotting, profiles  # noqa: E402
-from coursekit.mathml import latex_to_mathml, text_with_math  # noqa: E402
-import coursetools.report as report  # noqa: E402
-import coursetools.report.execute  # noqa: E402,F401 - the runner, whose ROOT a test moves
-from screenshots import screenshot  # noqa: E402
+import coursetools.report as report
+import coursetools.report.execute  # noqa: F401 - the runner, whose ROOT a test moves
+from coursekit import plotting, profiles
+from coursekit.mathml import latex_to_mathml, text_with_math
 
 REPORT_PACKAGE = Path(report.__file__).parent
 MATHML_NS = 'xmlns="http://www.w3.org/1998/Math/MathML"'
 
 EXAMPLES = ["你今晚會去派對嗎?", "我有一隻貓。", "这本书很有意思。"]
-TRANSLATIONS = {"你今晚會去派對嗎?": "are you going to the party tonight ?",
-                "我有一隻貓。": "i have a cat .",
-                "这本书很有意思。": "this book is very interesting ."}
+TRANSLATIONS = {
+    "你今晚會去派對嗎?": "are you going to the party tonight ?",
+    "我有一隻貓。": "i have a cat .",
+    "这本书很有意思。": "this book is very interesting .",
+}
 NMT_RUNS = {  # run: (attention, greedy BLEU, beam BLEU, final validation loss)
     "bahdanau": ("Bahdanau (additive)", 19.1, 21.3, 2.9),
     "luong-dot": ("Luong dot", 8.7, 9.4, 3.6),
     "luong-general": ("Luong general", 20.4, 21.0, 2.8),
 }
 FAILED_RUN = "luong-concat"
-TRACEBACK = ("---------------------------------------------------------------------------\n"
-             "ValueError                                Traceback (most recent call last)\n"
-             "Cell In[27], line 12\n      10 for epoch in range(profile.epochs):\n"
-             "---> 12     loss = train_step(src, tgt)\n"
-             "ValueError: Dimensions must be equal, but are 256 and 128 for 'luong_concat/MatMul'")
+TRACEBACK = (
+    "---------------------------------------------------------------------------\n"
+    "ValueError                                Traceback (most recent call last)\n"
+    "Cell In[27], line 12\n      10 for epoch in range(profile.epochs):\n"
+    "---> 12     loss = train_step(src, tgt)\n"
+    "ValueError: Dimensions must be equal, but are 256 and 128 for 'luong_concat/MatMul'"
+)
 
 
 def nmt_summary(run, attention, greedy, beam, final_loss, rng):
     history = []
     for epoch in range(1, 11):
-        history.append({"epoch": epoch, "train_loss": float(5.5 * 0.82 ** epoch + 0.6),
-                        "validation_loss": np.float32(final_loss + 2.5 * 0.7 ** epoch),
-                        "validation_accuracy": np.float64(0.55 - 0.35 * 0.72 ** epoch - final_loss / 40),
-                        "seconds": 48.0 + epoch % 3})
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": float(5.5 * 0.82**epoch + 0.6),
+                "validation_loss": np.float32(final_loss + 2.5 * 0.7**epoch),
+                "validation_accuracy": np.float64(0.55 - 0.35 * 0.72**epoch - final_loss / 40),
+                "seconds": 48.0 + epoch % 3,
+            }
+        )
     examples = []
     for source in EXAMPLES:
         tokens = list(source)
         words = TRANSLATIONS[source].split()
         if run == "luong-dot":
-            words = words[:-2] + ["the", "."]
+            words = [*words[:-2], "the", "."]
         weights = rng.dirichlet(np.ones(len(tokens)) * 0.3, size=len(words))
-        examples.append({"source": source, "source_tokens": tokens, "translation": " ".join(words),
-                         "words": words, "weights": weights})
-    return {"lab": "nmt" if run == "bahdanau" else "nmt_luong", "run": run, "profile": "cpu",
-            "attention": attention, "cell": "GRU",
-            "metrics": {"bleu_greedy": np.float64(greedy), "bleu_beam": beam, "beam_width": np.int64(4),
-                        "train_seconds": 503.2, "seconds_per_epoch": 50.3, "parameters": np.int64(4_312_577),
-                        "epochs": 10, "restored": run == "luong-general", "held_out_sources": 1042},
-            "history": history, "examples": examples}
+        examples.append(
+            {
+                "source": source,
+                "source_tokens": tokens,
+                "translation": " ".join(words),
+                "words": words,
+                "weights": weights,
+            }
+        )
+    return {
+        "lab": "nmt" if run == "bahdanau" else "nmt_luong",
+        "run": run,
+        "profile": "cpu",
+        "attention": attention,
+        "cell": "GRU",
+        "metrics": {
+            "bleu_greedy": np.float64(greedy),
+            "bleu_beam": beam,
+            "beam_width": np.int64(4),
+            "train_seconds": 503.2,
+            "seconds_per_epoch": 50.3,
+            "parameters": np.int64(4_312_577),
+            "epochs": 10,
+            "restored": run == "luong-general",
+            "held_out_sources": 1042,
+        },
+        "history": history,
+        "examples": examples,
+    }
 
 
 def sentiment_summary():
     words = ["great", "wonderful", "loved", "best", "brilliant", "fun", "perfect", "enjoyed", "well", "<br>"]
-    return {"lab": "sentiment", "run": "sentiment", "profile": "cpu",
-            "metrics": {"test_accuracy": np.float32(0.848), "train_seconds": 61.0, "parameters": 1_380_481,
-                        "epochs": 2, "threshold": 0.80},
-            "history": [{"epoch": 1, "train_loss": 0.52, "train_accuracy": 0.74, "validation_accuracy": 0.83,
-                         "seconds": 31.0},
-                        {"epoch": 2, "train_loss": 0.31, "train_accuracy": 0.87, "validation_accuracy": 0.85,
-                         "seconds": 30.0}],
-            "top_words": [{"review": i, "label": "positive" if i % 2 else "negative",
-                           "predicted": "positive" if i % 3 else "negative",
-                           "probability": 0.5 + i / 25, "words": words} for i in range(10)]}
+    return {
+        "lab": "sentiment",
+        "run": "sentiment",
+        "profile": "cpu",
+        "metrics": {
+            "test_accuracy": np.float32(0.848),
+            "train_seconds": 61.0,
+            "parameters": 1_380_481,
+            "epochs": 2,
+            "threshold": 0.80,
+        },
+        "history": [
+            {"epoch": 1, "train_loss": 0.52, "train_accuracy": 0.74, "validation_accuracy": 0.83, "seconds": 31.0},
+            {"epoch": 2, "train_loss": 0.31, "train_accuracy": 0.87, "validation_accuracy": 0.85, "seconds": 30.0},
+        ],
+        "top_words": [
+            {
+                "review": i,
+                "label": "positive" if i % 2 else "negative",
+                "predicted": "positive" if i % 3 else "negative",
+                "probability": 0.5 + i / 25,
+                "words": words,
+            }
+            for i in range(10)
+        ],
+    }
 
 
 def write_fake_runs(runs_dir: Path) -> None:
@@ -85,15 +132,22 @@ def write_fake_runs(runs_dir: Path) -> None:
         folder = runs_dir / run
         folder.mkdir(parents=True)
         report.save_summary(nmt_summary(run, *spec, rng), folder)
-        errors = [] if run != "luong-dot" else [  # its graded BLEU check failed; the notebook went on
-            {"cell": 39, "ename": "AssertionError", "evalue": "greedy BLEU on the held-out split is 8.70",
-             "traceback": "AssertionError: greedy BLEU on the held-out split is 8.70, below the floor"}]
-        (folder / report.STATUS_FILE).write_text(json.dumps({"status": "ok", "seconds": 551.0,
-                                                             "cell_errors": errors}))
+        errors = (
+            []
+            if run != "luong-dot"
+            else [  # its graded BLEU check failed; the notebook went on
+                {
+                    "cell": 39,
+                    "ename": "AssertionError",
+                    "evalue": "greedy BLEU on the held-out split is 8.70",
+                    "traceback": "AssertionError: greedy BLEU on the held-out split is 8.70, below the floor",
+                }
+            ]
+        )
+        (folder / report.STATUS_FILE).write_text(json.dumps({"status": "ok", "seconds": 551.0, "cell_errors": errors}))
     failed = runs_dir / FAILED_RUN
     failed.mkdir(parents=True)
-    (failed / report.STATUS_FILE).write_text(json.dumps(
-        {"status": "failed", "seconds": 12.0, "error": TRACEBACK}))
+    (failed / report.STATUS_FILE).write_text(json.dumps({"status": "failed", "seconds": 12.0, "error": TRACEBACK}))
     folder = runs_dir / "sentiment"
     folder.mkdir(parents=True)
     report.save_summary(sentiment_summary(), folder)
@@ -114,18 +168,25 @@ def rendered(tmp_path_factory):
 
 
 def test_save_summary_round_trips_numpy_and_chinese(tmp_path):
-    summary = {"run": "bahdanau", "profile": "cpu",
-               "metrics": {"bleu_greedy": np.float32(19.25), "beam_width": np.int64(4), "restored": np.bool_(True),
-                           "nan": float("nan")},
-               "examples": [{"source": "我有一隻貓。", "source_tokens": list("我有一隻貓。"),
-                             "weights": np.eye(2, 6, dtype=np.float32)}]}
+    summary = {
+        "run": "bahdanau",
+        "profile": "cpu",
+        "metrics": {
+            "bleu_greedy": np.float32(19.25),
+            "beam_width": np.int64(4),
+            "restored": np.bool_(True),
+            "nan": float("nan"),
+        },
+        "examples": [
+            {"source": "我有一隻貓。", "source_tokens": list("我有一隻貓。"), "weights": np.eye(2, 6, dtype=np.float32)}
+        ],
+    }
     path = report.save_summary(summary, tmp_path)
     assert path == (tmp_path / "run_summary.json").resolve()
     text = path.read_text(encoding="utf-8")
     assert "我有一隻貓。" in text  # stored as UTF-8, not \\u escapes
     back = report.load_summary(path)
-    assert back["metrics"] == {"bleu_greedy": pytest.approx(19.25), "beam_width": 4, "restored": True,
-                               "nan": None}
+    assert back["metrics"] == {"bleu_greedy": pytest.approx(19.25), "beam_width": 4, "restored": True, "nan": None}
     assert type(back["metrics"]["beam_width"]) is int and type(back["metrics"]["restored"]) is bool
     assert back["examples"][0]["source_tokens"] == list("我有一隻貓。")
     assert back["examples"][0]["weights"][1] == [0.0, 1.0, 0.0, 0.0, 0.0, 0.0]
@@ -161,8 +222,10 @@ def test_training_curves(runs):
 
 
 def test_training_curves_tolerates_missing_metrics():
-    fig = plotting.training_curves({"a": [{"epoch": 1, "train_loss": 1.0}, {"epoch": 2, "train_loss": None}],
-                                    "b": []}, metrics=[("train_loss", "loss"), ("validation_accuracy", "acc")])
+    fig = plotting.training_curves(
+        {"a": [{"epoch": 1, "train_loss": 1.0}, {"epoch": 2, "train_loss": None}], "b": []},
+        metrics=[("train_loss", "loss"), ("validation_accuracy", "acc")],
+    )
     try:
         assert len(fig.axes[0].get_lines()) == 1 and list(fig.axes[0].get_lines()[0].get_xdata()) == [1]
         assert not fig.axes[1].get_lines() and fig.axes[1].texts[0].get_text() == "no data"
@@ -172,16 +235,16 @@ def test_training_curves_tolerates_missing_metrics():
 
 
 def test_report_sections_table_and_verdict(rendered):
-    code, out, text = rendered
+    code, _out, text = rendered
     assert code == 1  # one run failed: the command says so with its exit status
     for section in ("results", "curves", "attention", "sentiment", "about"):
         assert f'id="{section}"' in text, section
-    table = text[text.index('<table class="results">'):]
+    table = text[text.index('<table class="results">') :]
     table = table[: table.index("</table>")]
     for run in [*NMT_RUNS, FAILED_RUN]:
         assert f"<span class=run>{run}</span>" in table, run
     assert "failed" in table and "Dimensions must be equal" in text  # the error is shown
-    verdict = text[text.index('class="verdict"'):]
+    verdict = text[text.index('class="verdict"') :]
     verdict = verdict[: verdict.index("</p>")]
     assert "Best: <b>luong-general</b>" in verdict
     assert "The weakest is <b>luong-dot</b>" in verdict
@@ -210,17 +273,16 @@ def test_report_is_self_contained(rendered):
     assert "@font-face" in text and "data:font/woff;base64," in text  # Chinese renders without a CJK font
 
 
-
 def test_report_typesets_its_formulas_as_mathml_without_a_script(rendered):
     _, _, text = rendered
     assert text.count("<math") >= 10
     assert "$" not in text and "\\top" not in text and "\\bar" not in text  # no LaTeX left raw
     assert not re.search(r"<script", text, re.I) and "mathjax" not in text.lower()
     assert "http" not in text.replace(MATHML_NS, "")  # nothing fetched: the namespace is only a name
-    scores = text[text.index('<table class="scores">'):]
+    scores = text[text.index('<table class="scores">') :]
     scores = scores[: scores.index("</table>")]
     for run in [*NMT_RUNS, FAILED_RUN]:  # every translation run's score function, failed runs too
-        row = scores[scores.index(f"<span class=run>{run}</span>"):]
+        row = scores[scores.index(f"<span class=run>{run}</span>") :]
         assert row.index("<math") < row.index("</tr>"), run
     assert 'display="block"' in text  # the softmax over the scores, displayed
 
@@ -235,7 +297,7 @@ def test_text_with_math_converts_formulas_and_escapes_the_rest():
     marked = text_with_math(Markup("<b>Score</b> $a &lt; b$"))  # already HTML: kept, entities read
     assert marked.startswith("<b>Score</b> <math") and "<mo>&#x0003C;</mo>" in marked
     assert text_with_math("broken: $x^$") == "broken: $x^$"  # left readable, not raised
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - latex2mathml raises many kinds of errors on bad LaTeX
         latex_to_mathml("x^")
 
 
@@ -249,15 +311,27 @@ def test_report_html_comes_from_templates_only():
 
 def test_report_tolerates_missing_keys(tmp_path):
     runs_dir = tmp_path / "runs"
-    for run, summary in {"bahdanau": {"lab": "nmt", "metrics": {"bleu_greedy": 12.0}},
-                         "luong-dot": {"lab": "nmt_luong",
-                                       "examples": [{"source": "我有一隻貓。", "translation": "i have a cat ."}]},
-                         "sentiment": {"lab": "sentiment"}}.items():
+    for run, summary in {
+        "bahdanau": {"lab": "nmt", "metrics": {"bleu_greedy": 12.0}},
+        "luong-dot": {"lab": "nmt_luong", "examples": [{"source": "我有一隻貓。", "translation": "i have a cat ."}]},
+        "sentiment": {"lab": "sentiment"},
+    }.items():
         (runs_dir / run).mkdir(parents=True)
         report.save_summary(summary, runs_dir / run)
     out = tmp_path / "index.html"
-    code = report.main(["--no-run", "--profile", "cpu", "--only", "bahdanau,luong-dot,sentiment",
-                        "--runs-dir", str(runs_dir), "--out", str(out)])
+    code = report.main(
+        [
+            "--no-run",
+            "--profile",
+            "cpu",
+            "--only",
+            "bahdanau,luong-dot,sentiment",
+            "--runs-dir",
+            str(runs_dir),
+            "--out",
+            str(out),
+        ]
+    )
     text = out.read_text(encoding="utf-8")
     assert code == 0
     assert text.count(report.DASH) > 10 and "luong-concat" not in text
@@ -267,8 +341,19 @@ def test_report_tolerates_missing_keys(tmp_path):
 
 def test_missing_summary_is_reported_and_fails(tmp_path):
     out = tmp_path / "index.html"
-    code = report.main(["--no-run", "--profile", "smoke", "--only", "sentiment", "--runs-dir",
-                        str(tmp_path / "runs"), "--out", str(out)])
+    code = report.main(
+        [
+            "--no-run",
+            "--profile",
+            "smoke",
+            "--only",
+            "sentiment",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 1
     assert "has no results" in out.read_text(encoding="utf-8")
 
@@ -296,8 +381,21 @@ def test_runner_executes_each_notebook_with_its_environment(tmp_path, monkeypatc
     (runs_dir / "luong-concat-lstm").mkdir(parents=True)  # results of an earlier report
     report.save_summary({"lab": "nmt_luong", "run": "luong-concat-lstm"}, runs_dir / "luong-concat-lstm")
     out = tmp_path / "report" / "index.html"
-    code = report.main(["--profile", "cpu", "--cell", "lstm", "--runs-dir", str(runs_dir),
-                        "--checkpoint-dir", str(ckpt), "--out", str(out)], executor=fake_executor)
+    code = report.main(
+        [
+            "--profile",
+            "cpu",
+            "--cell",
+            "lstm",
+            "--runs-dir",
+            str(runs_dir),
+            "--checkpoint-dir",
+            str(ckpt),
+            "--out",
+            str(out),
+        ],
+        executor=fake_executor,
+    )
     assert code == 1  # one run failed; the others still ran and the report was written
 
     nmt_timeout = profiles.SETTINGS["nmt"]["cpu"]["cell_timeout"]
@@ -307,8 +405,12 @@ def test_runner_executes_each_notebook_with_its_environment(tmp_path, monkeypatc
         "luong-dot": ("solutions/nmt_luong/nmt_luong.ipynb", "dot", luong_timeout),
         "luong-general": ("solutions/nmt_luong/nmt_luong.ipynb", "general", luong_timeout),
         "luong-concat": ("solutions/nmt_luong/nmt_luong.ipynb", "concat", luong_timeout),
-        "sentiment": ("solutions/sentiment/sentiment.ipynb", None,
-                      profiles.SETTINGS["sentiment"]["cpu"]["cell_timeout"])}
+        "sentiment": (
+            "solutions/sentiment/sentiment.ipynb",
+            None,
+            profiles.SETTINGS["sentiment"]["cpu"]["cell_timeout"],
+        ),
+    }
     # the Luong runs are named as their notebook names them: luong-dot-lstm with an LSTM
     named = [run + ("-lstm" if run.startswith("luong") else "") for run in expected]
     assert [env["REPORT_RUN"] for _, _, env, _ in calls] == named
@@ -336,24 +438,35 @@ def test_runner_executes_each_notebook_with_its_environment(tmp_path, monkeypatc
     assert "make report PROFILE=cpu CELL=lstm" in text
     # re-rendering finds the LSTM runs again; the GRU runs were never made here
     assert report.main(["--no-run", "--cell", "lstm", "--runs-dir", str(runs_dir), "--out", str(out)]) == 1
-    assert [r.status for r in report.collect(list(expected), runs_dir, "lstm")] == [
-        "ok", "ok", "ok", "failed", "ok"]
+    assert [r.status for r in report.collect(list(expected), runs_dir, "lstm")] == ["ok", "ok", "ok", "failed", "ok"]
     assert [r.status for r in report.collect(["luong-dot"], runs_dir)] == ["missing"]
 
 
 def test_missing_notebook_fails_only_its_run(tmp_path):
-    status = report.run_one(report.RUNS["bahdanau"], "smoke", runs_dir=tmp_path / "runs",
-                            checkpoint_dir=tmp_path / "c", root=tmp_path, log=None,
-                            executor=lambda *a: pytest.fail("must not run a missing notebook"))
+    status = report.run_one(
+        report.RUNS["bahdanau"],
+        "smoke",
+        runs_dir=tmp_path / "runs",
+        checkpoint_dir=tmp_path / "c",
+        root=tmp_path,
+        log=None,
+        executor=lambda *a: pytest.fail("must not run a missing notebook"),
+    )
     assert status["status"] == "failed" and "does not exist" in status["error"]
 
 
 def test_run_without_summary_fails(tmp_path):
     (tmp_path / "solutions" / "sentiment").mkdir(parents=True)
     (tmp_path / "solutions" / "sentiment" / "sentiment.ipynb").write_text("{}")
-    status = report.run_one(report.RUNS["sentiment"], "smoke", runs_dir=tmp_path / "runs",
-                            checkpoint_dir=tmp_path / "c", root=tmp_path, log=None,
-                            executor=lambda *a: None)
+    status = report.run_one(
+        report.RUNS["sentiment"],
+        "smoke",
+        runs_dir=tmp_path / "runs",
+        checkpoint_dir=tmp_path / "c",
+        root=tmp_path,
+        log=None,
+        executor=lambda *a: None,
+    )
     assert status["status"] == "failed" and "save_summary" in status["error"]
 
 
@@ -364,9 +477,21 @@ def test_only_and_profile_options(tmp_path):
         calls.append(env["REPORT_RUN"])
         report.save_summary({"lab": "x"}, workdir)
 
-    code = report.main(["--profile", "smoke", "--only", "sentiment,bahdanau", "--runs-dir", str(tmp_path / "r"),
-                        "--checkpoint-dir", str(tmp_path / "c"), "--out", str(tmp_path / "x.html")],
-                       executor=executor)
+    code = report.main(
+        [
+            "--profile",
+            "smoke",
+            "--only",
+            "sentiment,bahdanau",
+            "--runs-dir",
+            str(tmp_path / "r"),
+            "--checkpoint-dir",
+            str(tmp_path / "c"),
+            "--out",
+            str(tmp_path / "x.html"),
+        ],
+        executor=executor,
+    )
     assert code == 0 and calls == ["bahdanau", "sentiment"]  # in the report's order
     with pytest.raises(SystemExit):
         report.main(["--only", "bahdanau,nope", "--no-run"])
@@ -384,34 +509,61 @@ def test_execute_notebook_for_real(tmp_path):
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
-    nb = new_notebook(cells=[
-        new_code_cell("assert 1 == 2, 'a graded check that fails'"),
-        new_code_cell("import os\nfrom coursekit.summary import save_summary\n"
-                      "save_summary({'lab': 'nmt', 'cwd': os.getcwd(), 'score': os.environ['LUONG_SCORE'],\n"
-                      "              'backend': os.environ['MPLBACKEND']})")],
-        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb = new_notebook(
+        cells=[
+            new_code_cell("assert 1 == 2, 'a graded check that fails'"),
+            new_code_cell(
+                "import os\nfrom coursekit.summary import save_summary\n"
+                "save_summary({'lab': 'nmt', 'cwd': os.getcwd(), 'score': os.environ['LUONG_SCORE'],\n"
+                "              'backend': os.environ['MPLBACKEND']})"
+            ),
+        ],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    )
     notebook = tmp_path / "solutions" / "nmt_luong" / "nmt_luong.ipynb"
     notebook.parent.mkdir(parents=True)
     nbformat.write(nb, str(notebook))
-    status = report.run_one(report.RUNS["luong-dot"], "smoke", runs_dir=tmp_path / "runs",
-                            checkpoint_dir=tmp_path / "c", root=tmp_path, log=None)
+    status = report.run_one(
+        report.RUNS["luong-dot"],
+        "smoke",
+        runs_dir=tmp_path / "runs",
+        checkpoint_dir=tmp_path / "c",
+        root=tmp_path,
+        log=None,
+    )
     workdir = tmp_path / "runs" / "luong-dot"
     assert status["status"] == "ok", status
     assert [(e["cell"], e["ename"]) for e in status["cell_errors"]] == [(1, "AssertionError")]
     assert "a graded check that fails" in status["cell_errors"][0]["traceback"]
     summary = report.load_summary(workdir)
-    assert summary == {"lab": "nmt", "cwd": str(workdir.resolve()), "score": "dot", "backend": "Agg",
-                       "run": "luong-dot", "profile": "smoke"}
+    assert summary == {
+        "lab": "nmt",
+        "cwd": str(workdir.resolve()),
+        "score": "dot",
+        "backend": "Agg",
+        "run": "luong-dot",
+        "profile": "smoke",
+    }
     assert (workdir / "nmt_luong.ipynb").is_file() and (workdir / "kernel.log").is_file()
-    result, = report.collect(["luong-dot"], tmp_path / "runs")
+    (result,) = report.collect(["luong-dot"], tmp_path / "runs")
     assert result.ok and len(result.cell_errors) == 1
 
 
 def test_make_report_runs_every_lab_in_the_smoke_profile(tmp_path):
     """The real thing, in smoke: five notebooks run, every section of the page is filled from them."""
     out = tmp_path / "index.html"
-    code = report.main(["--profile", "smoke", "--runs-dir", str(tmp_path / "runs"),
-                        "--checkpoint-dir", str(tmp_path / "checkpoints"), "--out", str(out)])
+    code = report.main(
+        [
+            "--profile",
+            "smoke",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--checkpoint-dir",
+            str(tmp_path / "checkpoints"),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0, "every run should finish and save its summary"
     page = out.read_text(encoding="utf-8")
     for section in ("results", "curves", "attention", "sentiment", "about"):
@@ -426,6 +578,18 @@ def test_make_report_runs_every_lab_in_the_smoke_profile(tmp_path):
         assert {"train_loss", "validation_loss", "validation_accuracy"} <= set(summary["history"][0])
     assert len(report.load_summary(tmp_path / "runs" / "sentiment")["top_words"]) == 10
     # a second run restores the NMT checkpoints instead of training again
-    code = report.main(["--profile", "smoke", "--only", "bahdanau", "--runs-dir", str(tmp_path / "runs"),
-                        "--checkpoint-dir", str(tmp_path / "checkpoints"), "--out", str(out)])
+    code = report.main(
+        [
+            "--profile",
+            "smoke",
+            "--only",
+            "bahdanau",
+            "--runs-dir",
+            str(tmp_path / "runs"),
+            "--checkpoint-dir",
+            str(tmp_path / "checkpoints"),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0 and report.load_summary(tmp_path / "runs" / "bahdanau")["metrics"]["restored"] is True

@@ -5,6 +5,7 @@ are skipped only when bwrap is not installed (CI installs bubblewrap). The
 memory-cap tests with real kernels also need a writable cgroup memory
 controller (CI runs as root); the cgroup bookkeeping is tested on fake trees.
 """
+
 import asyncio
 import os
 import shutil
@@ -29,17 +30,20 @@ from coursegrader.course import ROOT
 from coursegrader.sandbox import bwrap, cgroups
 from coursegrader.sandbox.kernel import SandboxedKernelManager
 
-needs_bwrap = pytest.mark.skipif(bwrap.bwrap_path() is None,
-                                 reason="bubblewrap (bwrap) is not installed: apt-get install bubblewrap")
+needs_bwrap = pytest.mark.skipif(
+    bwrap.bwrap_path() is None, reason="bubblewrap (bwrap) is not installed: apt-get install bubblewrap"
+)
 needs_memory_cgroup = pytest.mark.skipif(
     not cgroups.memory_cap_support()[0],
     reason="no writable cgroup memory controller here (needs Linux, root or a delegated cgroup v2 "
-           "subtree): " + cgroups.memory_cap_support()[1])
+    "subtree): " + cgroups.memory_cap_support()[1],
+)
 
 SECRET = "MY_SECRET_TOKEN"
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 class Kernel:
     """A started SandboxedKernelManager with a blocking client, driven from sync tests."""
@@ -121,6 +125,7 @@ def cell_text(cell):
 
 # --------------------------------------------------------------------------- availability and policy
 
+
 def test_mode_from_env_defaults_to_auto_and_rejects_unknown_values():
     assert sandbox.mode_from_env({}) == "auto"
     assert sandbox.mode_from_env({"SANDBOX": "Require"}) == "require"
@@ -149,23 +154,37 @@ def test_probe_finds_a_working_sandbox_here():
 
 
 def test_gpu_device_paths_lists_every_nvidia_node(tmp_path):
-    for name in ["nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm", "nvidia-uvm-tools",
-                 "nvidia-modeset", "null", "sda"]:
+    for name in ["nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset", "null", "sda"]:
         (tmp_path / name).touch()
     (tmp_path / "nvidia-caps").mkdir()
     (tmp_path / "nvidia-caps" / "nvidia-cap1").touch()
     (tmp_path / "nvidia-caps" / "nvidia-cap2").touch()
     got = bwrap.gpu_device_paths(str(tmp_path))
-    assert got == sorted(str(tmp_path / n) for n in [
-        "nvidia0", "nvidia1", "nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset",
-        "nvidia-caps/nvidia-cap1", "nvidia-caps/nvidia-cap2"])
+    assert got == sorted(
+        str(tmp_path / n)
+        for n in [
+            "nvidia0",
+            "nvidia1",
+            "nvidiactl",
+            "nvidia-uvm",
+            "nvidia-uvm-tools",
+            "nvidia-modeset",
+            "nvidia-caps/nvidia-cap1",
+            "nvidia-caps/nvidia-cap2",
+        ]
+    )
     assert bwrap.gpu_device_paths(str(tmp_path / "nvidia-caps" / "none")) == []
 
 
 def test_bwrap_argv_isolates_and_passes_gpus_through():
     argv = bwrap.bwrap_argv(
-        ["python", "-m", "ipykernel_launcher"], cwd="/tmp/work/alice", runtime_dir="/tmp/rt",
-        readonly=["/opt/env"], devices=["/dev/nvidia0", "/dev/nvidiactl"], env={"HOME": "/tmp"})
+        ["python", "-m", "ipykernel_launcher"],
+        cwd="/tmp/work/alice",
+        runtime_dir="/tmp/rt",
+        readonly=["/opt/env"],
+        devices=["/dev/nvidia0", "/dev/nvidiactl"],
+        env={"HOME": "/tmp"},
+    )
     for flag in ["--unshare-all", "--unshare-net", "--die-with-parent", "--clearenv", "--new-session"]:
         assert flag in argv
     joined = " ".join(argv)
@@ -185,8 +204,7 @@ def test_bwrap_argv_isolates_and_passes_gpus_through():
 
 
 def test_bwrap_argv_recreates_merged_usr_symlinks():
-    argv = " ".join(bwrap.bwrap_argv(["true"], cwd="/w", runtime_dir="/r", readonly=[],
-                                       devices=[], env={}))
+    argv = " ".join(bwrap.bwrap_argv(["true"], cwd="/w", runtime_dir="/r", readonly=[], devices=[], env={}))
     for top in ["/bin", "/lib"]:
         if os.path.islink(top):
             assert f"--symlink {os.readlink(top)} {top}" in argv
@@ -195,8 +213,10 @@ def test_bwrap_argv_recreates_merged_usr_symlinks():
 
 
 def test_sandbox_env_keeps_only_the_whitelist():
-    env = bwrap.sandbox_env({"COURSE_PROFILE": "cpu", SECRET: "x", "JPY_PARENT_PID": "1",
-                               "PATH": "/evil"}, keep=["COURSE_PROFILE", "JPY_PARENT_PID"])
+    env = bwrap.sandbox_env(
+        {"COURSE_PROFILE": "cpu", SECRET: "x", "JPY_PARENT_PID": "1", "PATH": "/evil"},
+        keep=["COURSE_PROFILE", "JPY_PARENT_PID"],
+    )
     assert env["COURSE_PROFILE"] == "cpu" and env["HOME"] == "/tmp"
     assert SECRET not in env and "JPY_PARENT_PID" not in env
     assert env["PATH"].split(os.pathsep)[0] == os.path.join(sys.prefix, "bin")
@@ -219,12 +239,16 @@ def test_manager_refuses_a_cwd_that_would_expose_the_bundle_or_home(cwd):
 
 # --------------------------------------------------------------------------- real kernels
 
+
 @needs_bwrap
 def test_notebook_runs_in_sandbox_with_numpy_and_course_data(tmp_path):
-    nb = tiny_notebook("import numpy as np, coursekit.data as d\n"
-                       "print(int(np.arange(4).sum()), d.verified_path('cmn.txt.gz').stat().st_size > 0)")
-    client = NotebookClient(nb, kernel_manager_class=SandboxedKernelManager, timeout=60,
-                            resources={"metadata": {"path": str(tmp_path)}})
+    nb = tiny_notebook(
+        "import numpy as np, coursekit.data as d\n"
+        "print(int(np.arange(4).sum()), d.verified_path('cmn.txt.gz').stat().st_size > 0)"
+    )
+    client = NotebookClient(
+        nb, kernel_manager_class=SandboxedKernelManager, timeout=60, resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()
     assert cell_text(nb.cells[0]).split() == ["6", "True"]
 
@@ -233,14 +257,21 @@ def test_notebook_runs_in_sandbox_with_numpy_and_course_data(tmp_path):
 def test_a_graded_kernel_sees_the_grader_s_data_copy_at_data_and_no_test_label(tmp_path):
     """While grading, data/ inside the sandbox is the copy with the held-out truth withheld."""
     from coursegrader.withhold import withheld_data_dir
+
     copy = withheld_data_dir()
-    nb = tiny_notebook("import os, coursekit.data as d\n"
-                       "print(d.data_dir(), sorted(os.listdir(d.data_dir())), sorted(d.withheld()))\n"
-                       "print(d.load_imdb()['test'].labels is None, os.path.exists(" + repr(str(copy)) + "))")
+    nb = tiny_notebook(
+        "import os, coursekit.data as d\n"
+        "print(d.data_dir(), sorted(os.listdir(d.data_dir())), sorted(d.withheld()))\n"
+        "print(d.load_imdb()['test'].labels is None, os.path.exists(" + repr(str(copy)) + "))"
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("COURSE_DATA_DIR", str(copy))
-        client = NotebookClient(nb, kernel_manager_class=SandboxedKernelManager, timeout=120,
-                                resources={"metadata": {"path": str(tmp_path)}})
+        client = NotebookClient(
+            nb,
+            kernel_manager_class=SandboxedKernelManager,
+            timeout=120,
+            resources={"metadata": {"path": str(tmp_path)}},
+        )
         client.execute()
     first, second = cell_text(nb.cells[0]).splitlines()
     assert first.startswith(str(ROOT / "data") + " ") and "WITHHELD.json" in first
@@ -252,9 +283,14 @@ def test_a_graded_kernel_sees_the_grader_s_data_copy_at_data_and_no_test_label(t
 def test_cell_timeout_interrupts_an_infinite_loop_and_the_next_cell_runs(tmp_path):
     """nbgrader's path: nbclient's time-out calls km.interrupt_kernel() (a control message)."""
     nb = tiny_notebook("while True:\n    pass", "print('after', 6 * 7)")
-    client = NotebookClient(nb, kernel_manager_class=SandboxedKernelManager, timeout=3,
-                            interrupt_on_timeout=True, allow_errors=True,
-                            resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(
+        nb,
+        kernel_manager_class=SandboxedKernelManager,
+        timeout=3,
+        interrupt_on_timeout=True,
+        allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
     client.execute()
     errors = [o for o in nb.cells[0].outputs if o.output_type == "error"]
     assert errors and errors[0].ename == "KeyboardInterrupt"
@@ -263,9 +299,15 @@ def test_cell_timeout_interrupts_an_infinite_loop_and_the_next_cell_runs(tmp_pat
 
 @needs_bwrap
 def test_kernel_cannot_read_the_rest_of_the_bundle_or_the_host(kernel, outside):
-    hidden = [next((ROOT / "solutions").rglob("*.ipynb")), ROOT / "autograder" / "nbgrader_config.py",
-              ROOT / ".git" / "HEAD", ROOT / "README.md", outside / "secret.txt",
-              Path("/etc/shadow"), Path(jupyter_runtime_dir())]
+    hidden = [
+        next((ROOT / "solutions").rglob("*.ipynb")),
+        ROOT / "autograder" / "nbgrader_config.py",
+        ROOT / ".git" / "HEAD",
+        ROOT / "README.md",
+        outside / "secret.txt",
+        Path("/etc/shadow"),
+        Path(jupyter_runtime_dir()),
+    ]
     assert all(p.exists() for p in hidden[:5])  # they do exist on the host
     text = kernel.ok(f"""
         import os
@@ -275,7 +317,7 @@ def test_kernel_cannot_read_the_rest_of_the_bundle_or_the_host(kernel, outside):
         print(sorted(os.listdir('/etc')))
     """)
     lines = text.splitlines()
-    assert lines[:len(hidden)] == ["False"] * len(hidden)
+    assert lines[: len(hidden)] == ["False"] * len(hidden)
     bundle = eval(lines[len(hidden)])
     assert set(bundle) <= {"coursekit", "data", "fonts", ".venv"}
     assert "ssh" not in eval(lines[len(hidden) + 1])
@@ -294,15 +336,22 @@ def test_kernel_writes_only_its_cwd_and_a_private_tmp(kernel, outside, extra):
             except OSError as e:
                 return type(e).__name__
         print(attempt('from_student.txt'))
-        print(attempt({str(ROOT / 'coursekit' / 'pwned.py')!r}))
-        print(attempt({str(outside / 'pwned.txt')!r}))
-        print(attempt({str(extra / 'pwned.txt')!r}))
+        print(attempt({str(ROOT / "coursekit" / "pwned.py")!r}))
+        print(attempt({str(outside / "pwned.txt")!r}))
+        print(attempt({str(extra / "pwned.txt")!r}))
         print(attempt('/tmp/{marker}'))
-        print(open({str(extra / 'given.txt')!r}).read())
+        print(open({str(extra / "given.txt")!r}).read())
         print(os.getcwd())
     """)
-    assert text.splitlines() == ["written", "OSError", "FileNotFoundError", "OSError", "written",
-                                 "readable", str(kernel.cwd)]
+    assert text.splitlines() == [
+        "written",
+        "OSError",
+        "FileNotFoundError",
+        "OSError",
+        "written",
+        "readable",
+        str(kernel.cwd),
+    ]
     assert (kernel.cwd / "from_student.txt").read_text() == "x"
     assert not (ROOT / "coursekit" / "pwned.py").exists()
     assert not (outside / "pwned.txt").exists() and not (extra / "pwned.txt").exists()
@@ -363,7 +412,7 @@ def test_links_and_fifos_planted_in_cwd_are_removed_when_the_kernel_ends(tmp_pat
     k = Kernel(tmp_path)
     k.ok(f"""
         import os
-        os.symlink({str(outside / 'secret.txt')!r}, 'sentiment.ipynb')
+        os.symlink({str(outside / "secret.txt")!r}, 'sentiment.ipynb')
         os.symlink('/', 'root')
         os.mkdir('sub'); os.mkfifo('sub/pipe')
         open('result.txt', 'w').write('kept')
@@ -421,8 +470,9 @@ def _dead(pid):
 def test_kernel_dies_when_the_grader_is_killed(tmp_path):
     script = tmp_path / "parent.py"
     script.write_text(PARENT)
-    parent = subprocess.Popen([sys.executable, str(script), str(tmp_path)], stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True)
+    parent = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     try:
         connection_file, *pids = parent.stdout.readline().split() or [""]
         pids = [int(p) for p in pids]
@@ -441,17 +491,29 @@ def test_kernel_dies_when_the_grader_is_killed(tmp_path):
 
 # --------------------------------------------------------------------------- memory caps
 
-@pytest.mark.parametrize("text, size", [
-    ("8G", 8 * 2**30), ("512M", 512 * 2**20), ("512m", 512 * 2**20), ("300MiB", 300 * 2**20),
-    ("64KB", 64 * 1024), ("2T", 2 * 2**40), ("1.5G", 3 * 2**29), (" 4g ", 4 * 2**30),
-    ("1048576", 1048576), ("100B", 100)])
+
+@pytest.mark.parametrize(
+    "text, size",
+    [
+        ("8G", 8 * 2**30),
+        ("512M", 512 * 2**20),
+        ("512m", 512 * 2**20),
+        ("300MiB", 300 * 2**20),
+        ("64KB", 64 * 1024),
+        ("2T", 2 * 2**40),
+        ("1.5G", 3 * 2**29),
+        (" 4g ", 4 * 2**30),
+        ("1048576", 1048576),
+        ("100B", 100),
+    ],
+)
 def test_parse_size(text, size):
     assert cgroups.parse_size(text) == size
 
 
 @pytest.mark.parametrize("text", ["", "G", "8X", "eight G", "-1G", "0", "0M", "1iB", "8 G B"])
 def test_parse_size_rejects_nonsense_with_a_clear_message(text):
-    with pytest.raises(ValueError, match="memory size .* is not valid"):
+    with pytest.raises(ValueError, match=r"memory size .* is not valid"):
         cgroups.parse_size(text)
 
 
@@ -461,7 +523,7 @@ def test_default_memory_limit_shares_what_the_grader_leaves():
     assert cgroups.default_memory_limit(2, total_bytes=24 * G) == "11G"
     assert cgroups.default_memory_limit(4, total_bytes=16 * G) == "3584M"  # 14 GiB / 4
     assert cgroups.parse_size(cgroups.default_memory_limit(3, total_bytes=24 * G)) <= 22 * G // 3
-    assert cgroups.default_memory_limit(8, total_bytes=4 * G) == "1G"    # never below 1 GiB
+    assert cgroups.default_memory_limit(8, total_bytes=4 * G) == "1G"  # never below 1 GiB
     assert cgroups.default_memory_limit(1, total_bytes=G) == "1G"
     with pytest.raises(ValueError, match="at least 1"):
         cgroups.default_memory_limit(0, total_bytes=24 * G)
@@ -472,7 +534,7 @@ def test_default_memory_limit_shares_what_the_grader_leaves():
 def test_memory_limit_trait_is_validated():
     assert SandboxedKernelManager().memory_limit == ""
     assert SandboxedKernelManager(memory_limit=" 2G ").memory_limit == "2G"
-    with pytest.raises(Exception, match="memory_limit.*not valid"):
+    with pytest.raises(Exception, match=r"memory_limit.*not valid"):
         SandboxedKernelManager(memory_limit="lots")
 
 
@@ -485,8 +547,9 @@ def _fake_cgroup2(tmp_path, enabled_at):
         (group / "cgroup.controllers").write_text("cpu io memory pids\n")
         name = "." if group == tmp_path else str(group.relative_to(tmp_path))
         (group / "cgroup.subtree_control").write_text("cpu memory\n" if name in enabled_at else "cpu\n")
-    mountinfo = (f"25 1 0:22 / /sys rw - sysfs sysfs rw\n"
-                 f"30 25 0:26 / {tmp_path} rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n")
+    mountinfo = (
+        f"25 1 0:22 / /sys rw - sysfs sysfs rw\n30 25 0:26 / {tmp_path} rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"
+    )
     return mountinfo, "0::/system.slice/grader.scope\n"
 
 
@@ -500,7 +563,7 @@ def test_cgroup2_parent_is_the_nearest_group_whose_children_get_memory(tmp_path)
 def test_no_memory_controller_anywhere_means_a_clear_reason(tmp_path):
     mountinfo = f"30 25 0:26 / {tmp_path} rw - cgroup2 cgroup2 rw\n"
     (tmp_path / "cgroup.controllers").write_text("cpu hugetlb\n")
-    with pytest.raises(cgroups.MemoryCapUnavailable, match="no memory controller.*no cgroup v1"):
+    with pytest.raises(cgroups.MemoryCapUnavailable, match=r"no memory controller.*no cgroup v1"):
         cgroups.find_cgroup_parent(mountinfo, "0::/\n")
 
 
@@ -509,9 +572,11 @@ def test_cgroup1_memory_controller_is_used_when_v2_has_no_memory(tmp_path):
     (memory / "jobs" / "coursegrader").mkdir(parents=True)
     unified.mkdir()
     (unified / "cgroup.controllers").write_text("hugetlb\n")
-    mountinfo = (f"31 25 0:27 / {tmp_path}/cpu rw - cgroup cgroup rw,cpu\n"
-                 f"32 25 0:28 / {memory} rw - cgroup cgroup rw,memory\n"
-                 f"33 25 0:29 / {unified} rw - cgroup2 cgroup2 rw\n")
+    mountinfo = (
+        f"31 25 0:27 / {tmp_path}/cpu rw - cgroup cgroup rw,cpu\n"
+        f"32 25 0:28 / {memory} rw - cgroup cgroup rw,memory\n"
+        f"33 25 0:29 / {unified} rw - cgroup2 cgroup2 rw\n"
+    )
     own = "4:memory:/jobs/grader\n1:cpu:/\n0::/\n"
     assert cgroups.find_cgroup_parent(mountinfo, own) == (1, memory / "jobs" / "coursegrader")
     # in another cgroup namespace the own path is not visible: the mount point is used
@@ -523,8 +588,7 @@ def test_memory_cap_bookkeeping_on_a_fake_cgroup2(tmp_path):
     assert cap.path.parent == tmp_path and cap.path.name.startswith(cgroups.CGROUP_PREFIX)
     assert (cap.path / "memory.max").read_text() == str(300 * 2**20)
     argv = cap.wrap(["bwrap", "--", "python"])
-    assert argv[:5] == ["/bin/sh", "-c", 'echo $$ > "$1" && shift && exec "$@"', "sh",
-                        str(cap.path / "cgroup.procs")]
+    assert argv[:5] == ["/bin/sh", "-c", 'echo $$ > "$1" && shift && exec "$@"', "sh", str(cap.path / "cgroup.procs")]
     assert argv[5:] == ["bwrap", "--", "python"]
     assert cap.oom_killed() is False
     (cap.path / "memory.events").write_text("low 0\nhigh 0\nmax 12\noom 1\noom_kill 0\n")
@@ -550,6 +614,7 @@ def test_memory_cap_verdict_on_a_fake_cgroup1(tmp_path):
 def test_no_cgroup_means_no_cap_and_says_why(tmp_path, monkeypatch):
     def unavailable(*args, **kwargs):
         raise cgroups.MemoryCapUnavailable("no cgroup v1 memory controller is mounted")
+
     monkeypatch.setattr(cgroups, "find_cgroup_parent", unavailable)
     km = SandboxedKernelManager(memory_limit="1G")
     argv = ["bwrap", "--", "python"]
@@ -577,8 +642,9 @@ def test_a_runaway_allocation_kills_only_its_own_kernel(tmp_path):
     neighbour = Kernel(tmp_path / "neighbour", memory_limit="1G")
     try:
         nb = tiny_notebook(OOM_CELL, "print('never')")
-        client = NotebookClient(nb, kernel_manager_class=SandboxedKernelManager, timeout=60,
-                                resources={"metadata": {"path": str(tmp_path)}})
+        client = NotebookClient(
+            nb, kernel_manager_class=SandboxedKernelManager, timeout=60, resources={"metadata": {"path": str(tmp_path)}}
+        )
         km = client.create_kernel_manager()
         km.memory_limit = "300M"
         started = time.monotonic()
@@ -598,6 +664,7 @@ def test_a_runaway_allocation_kills_only_its_own_kernel(tmp_path):
 
 def np_sum_of_ones(nbytes):
     import numpy as np
+
     return int(np.ones(nbytes // 8).sum())
 
 

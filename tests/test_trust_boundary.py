@@ -6,6 +6,7 @@ withheld), how evidence is read back (plain data only, one record per check, thi
 grading's nonce), what a failed hidden check may say, and the leak detector that
 test_grading.py runs over every feedback page.
 """
+
 from __future__ import annotations
 
 import base64
@@ -13,24 +14,29 @@ import json
 
 import numpy as np
 import pytest
+from leaks import HIDDEN_SOURCES, leaked_lines, secret_lines
 
-from coursekit import data
-from coursekit.checks import CheckFailed, evidence, run_probe
 from coursegrader import hidden
 from coursegrader.course import ROOT
 from coursegrader.demo import attacks
 from coursegrader.requests import draw, find_check, lab_settings
 from coursegrader.verdicts import error_type, judge
 from coursegrader.withhold import withheld_data_dir
-from leaks import HIDDEN_SOURCES, leaked_lines, secret_lines
+from coursekit import data
+from coursekit.checks import CheckFailed, evidence, run_probe
 
 
 def test_hidden_verdicts_have_secret_lines_and_the_detector_finds_them_in_any_encoding():
     secret = secret_lines()
     assert len(secret) > 10
     source = HIDDEN_SOURCES[-1].read_text(encoding="utf-8")
-    for disguise in (source, source[::-1], base64.b64encode(source.encode()).decode(),
-                     source.encode().hex(), base64.b64encode(source.encode()).decode()[::-1]):
+    for disguise in (
+        source,
+        source[::-1],
+        base64.b64encode(source.encode()).decode(),
+        source.encode().hex(),
+        base64.b64encode(source.encode()).decode()[::-1],
+    ):
         page = f"<pre>training notes: {disguise}</pre>"
         assert leaked_lines(page), disguise[:40]
     assert not leaked_lines("<p>Check that the scores are Luong's general score.</p>")
@@ -43,6 +49,7 @@ def test_the_graded_kernel_gets_no_hidden_verdict_code():
     assert not leaked_lines(text)
     assert json.loads(text)["luong_matches_general_score"]["probe"] == "attention_layer"
     from coursekit.checks import catalog
+
     assert ("sentiment", "luong_matches_general_score") not in catalog(), "hidden verdicts must not be in coursekit"
 
 
@@ -62,6 +69,7 @@ def test_the_kernels_data_has_no_test_labels_and_no_held_out_references():
     assert np.array_equal(kept["train"].labels, full["train"].labels)
     pairs = data.load_tatoeba(data_dir=folder)
     from coursekit import nmt
+
     prepared = nmt.prepare(pairs, 42, min_word_count=2)
     assert prepared.references_withheld and prepared.evaluation_set()[1] is None
     assert prepared.train_df["english"].notna().all()
@@ -84,6 +92,7 @@ def test_a_label_oracle_works_where_labels_are_visible_and_nowhere_else(monkeypa
     truth = check.truth(request, data.DATA_DIR)
     import __main__
     import coursekit
+
     monkeypatch.setattr(__main__, "encode_texts", encode_texts, raising=False)
     # the sandbox does not mount the bundle's data/ while grading (test_grading.py shows it for real)
     monkeypatch.setattr(coursekit, "ROOT", ROOT / "no-such-bundle")
@@ -109,9 +118,12 @@ def test_evidence_is_plain_data_within_limits():
     record = evidence.encode({"a": np.arange(6, dtype="float32").reshape(2, 3), "b": [1, "x", None, float("nan")]})
     back = evidence.decode(json.loads(json.dumps(record)))
     assert back["a"].dtype == np.float32 and back["a"].shape == (2, 3) and np.isnan(back["b"][3])
-    for bad in ({"__ndarray__": {"dtype": "object", "shape": [1], "data": ""}},
-                {"__ndarray__": {"dtype": "float32", "shape": [9], "data": "AAAA"}},
-                {"x": {"__float__": "1e999"}}, {"x": object()}):
+    for bad in (
+        {"__ndarray__": {"dtype": "object", "shape": [1], "data": ""}},
+        {"__ndarray__": {"dtype": "float32", "shape": [9], "data": "AAAA"}},
+        {"x": {"__float__": "1e999"}},
+        {"x": object()},
+    ):
         with pytest.raises(evidence.MalformedEvidence):
             evidence.decode(bad)
     assert evidence.decode({"__pickle__": "gASV"}) == {"__pickle__": "gASV"}  # just text: nothing is unpickled
@@ -127,8 +139,12 @@ def test_judge_takes_exactly_one_record_of_this_grading():
     gid, settings = "luong_weights_sum_to_one", lab_settings("sentiment", "smoke")
     request = evidence.decode(evidence.encode(draw("sentiment", [gid], settings, seed=1)[gid]))
     batch, length = np.shape(request["values"])[:2]
-    good = {"stage": "done", "context": np.zeros((batch, 4), "float32"),
-            "weights": np.full((batch, length, 1), 1 / length, "float32"), "trainable_shapes": []}
+    good = {
+        "stage": "done",
+        "context": np.zeros((batch, 4), "float32"),
+        "weights": np.full((batch, length, 1), 1 / length, "float32"),
+        "trainable_shapes": [],
+    }
     assert judge("sentiment", gid, False, request, [_record(gid, "n", good)], "n", None)[0] is True
     twice = judge("sentiment", gid, False, request, [_record(gid, "n", good)] * 2, "n", None)
     foreign = judge("sentiment", gid, False, request, [_record(gid, "old", good)], "n", None)
@@ -139,7 +155,9 @@ def test_judge_takes_exactly_one_record_of_this_grading():
 
 def test_a_hidden_check_names_the_exception_type_only():
     gid = "luong_matches_general_score"
-    request = evidence.decode(evidence.encode(draw("sentiment", [gid], lab_settings("sentiment", "smoke"), seed=2)[gid]))
+    request = evidence.decode(
+        evidence.encode(draw("sentiment", [gid], lab_settings("sentiment", "smoke"), seed=2)[gid])
+    )
     leak = "SECRET TEXT FROM THE KERNEL"
     found = {"stage": "call", "raised": {"type": "ValueError", "message": leak}}
     passed, message, _ = judge("sentiment", gid, True, request, [_record(gid, "n", found)], "n", None)
@@ -152,9 +170,11 @@ def test_a_hidden_check_names_the_exception_type_only():
 
 
 def test_every_graded_cell_has_a_check_and_only_hidden_ones_live_in_the_grader():
+    from notebook_cells import load
+
     from coursegrader.cells import grade_id, is_check
     from coursegrader.course import assignments
-    from notebook_cells import load
+
     for assignment in assignments():
         for cell in load(assignment).cells:
             if is_check(cell):

@@ -12,6 +12,7 @@ trains for seconds on 512 reviews); for it we therefore expect exactly that one 
 hint that explains it, and every other check passing. In the cpu profile Validate reports success
 on it (README.md, "Validate").
 """
+
 from __future__ import annotations
 
 import os
@@ -23,10 +24,10 @@ import nbformat
 import pytest
 from nbgrader.preprocessors import Execute
 from nbgrader.validator import Validator
+from notebook_cells import cells_by_id, load, released_with_reference_answer
 from traitlets.config.loader import PyFileConfigLoader
 
 from coursekit import ROOT, profiles
-from notebook_cells import cells_by_id, load, released_with_reference_answer
 
 CONFIG_DIR = ROOT / "autograder"
 SUCCESS = "Success! Your notebook passes all the tests."
@@ -52,8 +53,14 @@ def validate(path, profile="smoke", timeout=240) -> str:
     """Run `nbgrader validate` as the Validate button does; return what it prints."""
     env = dict(os.environ, JUPYTER_CONFIG_PATH=str(CONFIG_DIR), TF_CPP_MIN_LOG_LEVEL="2")
     env[profiles.ENV_VAR] = profile
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", "validate", str(path)], cwd=path.parent,
-                          env=env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "validate", str(path)],
+        cwd=path.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
@@ -61,9 +68,11 @@ def validate(path, profile="smoke", timeout=240) -> str:
 def failed_checks(output: str, assignment: str = "sentiment") -> set[str]:
     """grade_ids of the checks that a validate report lists as failed (it prints their source)."""
     number = re.search(r"VALIDATION FAILED ON (\d+) CELL", output)
-    failed = {grade_id for grade_id, cell in cells_by_id(load(assignment, "labs")).items()
-              if cell.metadata["nbgrader"].get("grade")
-              and cell.source.splitlines()[0][:70] in output}
+    failed = {
+        grade_id
+        for grade_id, cell in cells_by_id(load(assignment, "labs")).items()
+        if cell.metadata["nbgrader"].get("grade") and cell.source.splitlines()[0][:70] in output
+    }
     assert number and int(number.group(1)) == len(failed), output
     return failed
 
@@ -88,10 +97,17 @@ def test_auto_profile_and_a_misspelt_one():
 def test_validate_lets_a_cell_run_past_30_seconds(tmp_path):
     """The reported bug, end to end: a graded cell of 31 s used to stop at 'Timeout waiting'."""
     nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell('"""Check that a slow cell may finish."""\nimport time\n'
-                                     'time.sleep(31)\nprint("finished")')
-    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "slow_check", "locked": True,
-                                 "points": 1, "schema_version": 3, "solution": False}
+    cell = nbformat.v4.new_code_cell(
+        '"""Check that a slow cell may finish."""\nimport time\ntime.sleep(31)\nprint("finished")'
+    )
+    cell.metadata["nbgrader"] = {
+        "grade": True,
+        "grade_id": "slow_check",
+        "locked": True,
+        "points": 1,
+        "schema_version": 3,
+        "solution": False,
+    }
     nb.cells.append(cell)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = tmp_path / "slow.ipynb"
@@ -113,8 +129,11 @@ def test_validate_names_the_failing_checks_of_the_untouched_lab(tmp_path):
     path = tmp_path / "sentiment.ipynb"
     nbformat.write(load("sentiment", "labs"), path)
     output = validate(path)
-    checks = {grade_id for grade_id, cell in cells_by_id(load("sentiment", "labs")).items()
-              if cell.metadata["nbgrader"].get("grade")}
+    checks = {
+        grade_id
+        for grade_id, cell in cells_by_id(load("sentiment", "labs")).items()
+        if cell.metadata["nbgrader"].get("grade")
+    }
     # Every check needs the student's layer, except the hidden one, which is not in the released
     # lab: its cell holds only its docstring and so passes.
     assert failed_checks(output) == checks - {"luong_matches_general_score"}, output

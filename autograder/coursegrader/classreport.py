@@ -9,6 +9,7 @@ checks the class fails most first), the statuses and the flagged submissions, th
 answers several students share (:mod:`coursegrader.similarity`) and the time spent.
 Every figure is inline SVG drawn by the template; nothing is fetched.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,14 +66,22 @@ def _step(span: float, bins: int) -> float:
     return next(m * base for m in (1, 2, 2.5, 5, 10) if m * base >= raw)
 
 
-def histogram(values: list[float], *, top: float | None = None, bins: int = 12, integers: bool = False,
-              from_zero: bool = True, x_label: str = "", y_label: str = "submissions") -> dict:
+def histogram(
+    values: list[float],
+    *,
+    top: float | None = None,
+    bins: int = 12,
+    integers: bool = False,
+    from_zero: bool = True,
+    x_label: str = "",
+    y_label: str = "submissions",
+) -> dict:
     """Counts of ``values`` up to ``top``: one bin per whole number when ``integers`` and there are
     few of them, else round-width bins (from 0, or from just below the smallest value). The
     template draws it."""
     top = max([top or 0.0, *values, 1.0])
     if integers and top <= 30:
-        low, width, count = 0.0, 1.0, int(math.ceil(top)) + 1
+        low, width, count = 0.0, 1.0, math.ceil(top) + 1
         labels = [_number(v) for v in range(count)]
         index = [min(max(0, round(v)), count - 1) for v in values]
     else:
@@ -83,14 +92,21 @@ def histogram(values: list[float], *, top: float | None = None, bins: int = 12, 
         labels = [f"{_number(low + i * width)}–{_number(low + (i + 1) * width)}" for i in range(count)]
         index = [min(max(0, int((v - low) // width)), count - 1) for v in values]
     counts = [index.count(i) for i in range(count)]
-    peak = max(counts + [1])
+    peak = max([*counts, 1])
     tick = max(1, math.ceil(_step(peak, 4)))
     y_ticks = list(range(0, peak + tick, tick))
     every = max(1, math.ceil(count / 12))
-    return {"bars": [{"label": label, "count": n, "show_label": i % every == 0 or i == count - 1}
-                     for i, (label, n) in enumerate(zip(labels, counts))],
-            "y_max": y_ticks[-1], "y_ticks": y_ticks, "x_label": x_label, "y_label": y_label,
-            "total": len(values)}
+    return {
+        "bars": [
+            {"label": label, "count": n, "show_label": i % every == 0 or i == count - 1}
+            for i, (label, n) in enumerate(zip(labels, counts))
+        ],
+        "y_max": y_ticks[-1],
+        "y_ticks": y_ticks,
+        "x_label": x_label,
+        "y_label": y_label,
+        "total": len(values),
+    }
 
 
 def duration(seconds: float | None) -> str:
@@ -113,18 +129,24 @@ def _scores(rows: list[Result]) -> dict:
     top = max([r.max_score or 0.0 for r in scored] + [0.0])
     if not values:
         return {"count": 0, "max_score": top}
-    integers = all(abs(v - round(v)) < 1e-9 for v in values + [top])
-    return {"count": len(values), "max_score": top, "mean": statistics.fmean(values),
-            "median": statistics.median(values),
-            "full": sum(abs(v - top) < 1e-9 for v in values) if top else 0,
-            "zero": sum(v == 0 for v in values), "unscored": len(rows) - len(values),
-            "histogram": histogram(values, top=top, integers=integers, bins=10,
-                                   x_label="score (points)", y_label="students")}
+    integers = all(abs(v - round(v)) < 1e-9 for v in [*values, top])
+    return {
+        "count": len(values),
+        "max_score": top,
+        "mean": statistics.fmean(values),
+        "median": statistics.median(values),
+        "full": sum(abs(v - top) < 1e-9 for v in values) if top else 0,
+        "zero": sum(v == 0 for v in values),
+        "unscored": len(rows) - len(values),
+        "histogram": histogram(
+            values, top=top, integers=integers, bins=10, x_label="score (points)", y_label="students"
+        ),
+    }
 
 
 def _first_line(text: str, width: int = 200) -> str:
     line = (text.strip().splitlines() or [""])[0]
-    return line if len(line) <= width else line[:width - 1].rstrip() + "…"
+    return line if len(line) <= width else line[: width - 1].rstrip() + "…"
 
 
 def _checks(rows: list[Result], checks: dict) -> list[dict]:
@@ -132,9 +154,18 @@ def _checks(rows: list[Result], checks: dict) -> list[dict]:
     seen: dict[str, dict] = {}
     for r in rows:
         for c in checks.get((r.student, r.assignment)) or []:
-            entry = seen.setdefault(c["grade_id"], {"grade_id": c["grade_id"], "points": c.get("points", 0),
-                                                    "hidden": bool(c.get("hidden")), "order": len(seen),
-                                                    "passed": 0, "total": 0, "messages": Counter()})
+            entry = seen.setdefault(
+                c["grade_id"],
+                {
+                    "grade_id": c["grade_id"],
+                    "points": c.get("points", 0),
+                    "hidden": bool(c.get("hidden")),
+                    "order": len(seen),
+                    "passed": 0,
+                    "total": 0,
+                    "messages": Counter(),
+                },
+            )
             entry["total"] += 1
             if c.get("passed"):
                 entry["passed"] += 1
@@ -144,9 +175,16 @@ def _checks(rows: list[Result], checks: dict) -> list[dict]:
     for entry in seen.values():
         rate = entry["passed"] / entry["total"] if entry["total"] else 0.0
         message, times = entry["messages"].most_common(1)[0] if entry["messages"] else ("", 0)
-        out.append({**entry, "rate": rate, "failed": entry["total"] - entry["passed"],
-                    "message": message, "message_count": times,
-                    "level": "low" if rate < 0.5 else "mid" if rate < 0.8 else "high"})
+        out.append(
+            {
+                **entry,
+                "rate": rate,
+                "failed": entry["total"] - entry["passed"],
+                "message": message,
+                "message_count": times,
+                "level": "low" if rate < 0.5 else "mid" if rate < 0.8 else "high",
+            }
+        )
     return sorted(out, key=lambda e: (e["rate"], e["order"]))
 
 
@@ -156,29 +194,46 @@ def _code(text: str) -> dict:
     return {"text": "\n".join(lines[:MAX_CODE_LINES]), "more": max(0, cut)}
 
 
-def _shared_answers(assignment: str, rows: list[Result], answers: dict, stub: str | None,
-                    threshold: float, base: Path) -> dict | None:
+def _shared_answers(
+    assignment: str, rows: list[Result], answers: dict, stub: str | None, threshold: float, base: Path
+) -> dict | None:
     mine = {r.student: answers.get((r.student, assignment)) for r in rows}
     mine = {s: a for s, a in mine.items() if a is not None}
-    scores = {r.student: "-" if r.score is None else f"{_number(r.score)} / {_number(r.max_score or 0)}"
-              for r in rows}
+    scores = {r.student: "-" if r.score is None else f"{_number(r.score)} / {_number(r.max_score or 0)}" for r in rows}
     if not mine:
         return None
     found = []
     for cluster in similarity.clusters(mine, threshold=threshold, stub=stub):
-        groups = [{"students": [{"name": s, "link": _feedback(base, s, assignment), "score": scores[s]}
-                                for s in group],
-                   "code": _code(mine[group[0]]), "label": chr(ord("A") + i) if i < 26 else str(i)}
-                  for i, group in enumerate(cluster.groups)]
-        pairs = [{"a": groups[i]["label"], "b": groups[j]["label"], "score": score,
-                  "linked": score >= threshold} for i, j, score in cluster.pairs]
-        found.append({"kind": cluster.kind, "groups": groups, "pairs": pairs, "size": len(cluster.members),
-                      "highest": cluster.highest, "lowest": cluster.lowest})
+        groups = [
+            {
+                "students": [{"name": s, "link": _feedback(base, s, assignment), "score": scores[s]} for s in group],
+                "code": _code(mine[group[0]]),
+                "label": chr(ord("A") + i) if i < 26 else str(i),
+            }
+            for i, group in enumerate(cluster.groups)
+        ]
+        pairs = [
+            {"a": groups[i]["label"], "b": groups[j]["label"], "score": score, "linked": score >= threshold}
+            for i, j, score in cluster.pairs
+        ]
+        found.append(
+            {
+                "kind": cluster.kind,
+                "groups": groups,
+                "pairs": pairs,
+                "size": len(cluster.members),
+                "highest": cluster.highest,
+                "lowest": cluster.lowest,
+            }
+        )
     stub_students = similarity.handed_in_stub(mine, stub)
-    return {"compared": len(mine), "clusters": found,
-            "identical": sum(c["kind"] == "identical" for c in found),
-            "near": sum(c["kind"] == "near-identical" for c in found),
-            "stub": [{"name": s, "link": _feedback(base, s, assignment)} for s in stub_students]}
+    return {
+        "compared": len(mine),
+        "clusters": found,
+        "identical": sum(c["kind"] == "identical" for c in found),
+        "near": sum(c["kind"] == "near-identical" for c in found),
+        "stub": [{"name": s, "link": _feedback(base, s, assignment)} for s in stub_students],
+    }
 
 
 def _times(rows: list[Result], shared: dict, answers: dict) -> dict:
@@ -195,14 +250,23 @@ def _times(rows: list[Result], shared: dict, answers: dict) -> dict:
     shared_rows = sum(len(v) for v in groups.values())
     shared_runs = round(sum(len(v) / n for (n, _), v in groups.items()))
     runs = sum(1 / shared.get((r.student, r.assignment), 1) for r in graded)
-    return {"graded": len(graded), "reused": sum(r.reused for r in rows),
-            "median": statistics.median(seconds) if seconds else None, "max": max(seconds, default=None),
-            "total": sum(seconds), "runs": round(runs) if shared else len(graded), "shared_rows": shared_rows,
-            "shared_runs": shared_runs,
-            "shared": [{"count": n, "students": sorted(v)} for (n, _), v in sorted(groups.items(), reverse=True)],
-            "slowest": sorted(graded, key=lambda r: -r.seconds)[:3],
-            "histogram": histogram(seconds, bins=10, from_zero=False, x_label="seconds per submission",
-                                   y_label="submissions") if seconds else None}
+    return {
+        "graded": len(graded),
+        "reused": sum(r.reused for r in rows),
+        "median": statistics.median(seconds) if seconds else None,
+        "max": max(seconds, default=None),
+        "total": sum(seconds),
+        "runs": round(runs) if shared else len(graded),
+        "shared_rows": shared_rows,
+        "shared_runs": shared_runs,
+        "shared": [{"count": n, "students": sorted(v)} for (n, _), v in sorted(groups.items(), reverse=True)],
+        "slowest": sorted(graded, key=lambda r: -r.seconds)[:3],
+        "histogram": histogram(
+            seconds, bins=10, from_zero=False, x_label="seconds per submission", y_label="submissions"
+        )
+        if seconds
+        else None,
+    }
 
 
 def answer_text(nb: dict) -> str | None:
@@ -222,7 +286,7 @@ def read_run(workdir: Path, rows: list[Result], labs: Path = LABS) -> dict:
     answers, checks, stubs = {}, {}, {}
     for r in rows:
         graded = graded_path(workdir, r.student, r.assignment)
-        if status_kind(r.status) in NOT_RUN + ("grader error",) or not graded.is_file():
+        if status_kind(r.status) in (*NOT_RUN, "grader error") or not graded.is_file():
             continue  # nothing graded in this run: what is there is older
         nb = _json(graded)
         if status_kind(r.status) != "answer missing":  # else the graded notebook holds the stub in its place
@@ -235,11 +299,19 @@ def read_run(workdir: Path, rows: list[Result], labs: Path = LABS) -> dict:
     return {"answers": answers, "checks": checks, "stubs": {k: v for k, v in stubs.items() if v}}
 
 
-def class_report_context(rows: list[Result], *, base: Path, profiles: dict[str, str] | None = None,
-                         answers: dict | None = None, stubs: dict[str, str] | None = None,
-                         checks: dict | None = None, shared: dict | None = None,
-                         generated_by: str = "make grade", threshold: float = similarity.THRESHOLD,
-                         now: datetime | None = None) -> dict:
+def class_report_context(
+    rows: list[Result],
+    *,
+    base: Path,
+    profiles: dict[str, str] | None = None,
+    answers: dict | None = None,
+    stubs: dict[str, str] | None = None,
+    checks: dict | None = None,
+    shared: dict | None = None,
+    generated_by: str = "make grade",
+    threshold: float = similarity.THRESHOLD,
+    now: datetime | None = None,
+) -> dict:
     """Everything the template shows, as plain data (``base``: the folder of the page)."""
     profiles, answers, stubs = profiles or {}, answers or {}, stubs or {}
     checks, shared = checks or {}, shared or {}
@@ -247,48 +319,88 @@ def class_report_context(rows: list[Result], *, base: Path, profiles: dict[str, 
     assignments = []
     for name in names:
         mine = [r for r in rows if r.assignment == name]
-        assignments.append({
-            "name": name, "profile": profiles.get(name), "submissions": len(mine),
-            "scores": _scores(mine), "checks": _checks(mine, checks),
-            "answers": _shared_answers(name, mine, answers, stubs.get(name), threshold, base),
-            "times": _times(mine, shared, answers)})
+        assignments.append(
+            {
+                "name": name,
+                "profile": profiles.get(name),
+                "submissions": len(mine),
+                "scores": _scores(mine),
+                "checks": _checks(mine, checks),
+                "answers": _shared_answers(name, mine, answers, stubs.get(name), threshold, base),
+                "times": _times(mine, shared, answers),
+            }
+        )
     columns = names + ([NO_ASSIGNMENT] if any(r.assignment == NO_ASSIGNMENT for r in rows) else [])
     kinds = Counter((status_kind(r.status), r.assignment) for r in rows)
     present = [k for k, _ in STATUS_KINDS if any(kinds[k, a] for a in columns)]
     if any(status_kind(r.status) == "other" for r in rows):
         present.append("other")
-    status_table = [{"kind": k, "note": KIND_NOTES.get(k, "a status the report does not know"),
-                     "counts": [kinds[k, a] for a in columns], "total": sum(kinds[k, a] for a in columns)}
-                    for k in present]
-    flagged = [{"student": r.student, "assignment": r.assignment,
-                "score": None if r.score is None else f"{_number(r.score)} / {_number(r.max_score or 0)}",
-                "status": r.status, "kind": status_kind(r.status), "warnings": r.warnings,
-                "link": _feedback(base, r.student, r.assignment)}
-               for r in sorted(rows, key=lambda r: (r.assignment, r.student)) if r.flagged]
+    status_table = [
+        {
+            "kind": k,
+            "note": KIND_NOTES.get(k, "a status the report does not know"),
+            "counts": [kinds[k, a] for a in columns],
+            "total": sum(kinds[k, a] for a in columns),
+        }
+        for k in present
+    ]
+    flagged = [
+        {
+            "student": r.student,
+            "assignment": r.assignment,
+            "score": None if r.score is None else f"{_number(r.score)} / {_number(r.max_score or 0)}",
+            "status": r.status,
+            "kind": status_kind(r.status),
+            "warnings": r.warnings,
+            "link": _feedback(base, r.student, r.assignment),
+        }
+        for r in sorted(rows, key=lambda r: (r.assignment, r.student))
+        if r.flagged
+    ]
     clusters = [c for a in assignments if a["answers"] for c in a["answers"]["clusters"]]
     when = (now or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M %Z").strip()
-    return {"when": when, "generated_by": generated_by, "threshold": threshold,
-            "students": len({r.student for r in rows}),
-            "submissions": sum(r.assignment != NO_ASSIGNMENT for r in rows),
-            "assignments": assignments, "columns": columns, "status_table": status_table,
-            "status_totals": [sum(r.assignment == a for r in rows) for a in columns],
-            "flagged": flagged, "shared_clusters": len(clusters),
-            "stub_count": sum(len(a["answers"]["stub"]) for a in assignments if a["answers"]),
-            "any_answers": any(a["answers"] for a in assignments), "k": similarity.K}
+    return {
+        "when": when,
+        "generated_by": generated_by,
+        "threshold": threshold,
+        "students": len({r.student for r in rows}),
+        "submissions": sum(r.assignment != NO_ASSIGNMENT for r in rows),
+        "assignments": assignments,
+        "columns": columns,
+        "status_table": status_table,
+        "status_totals": [sum(r.assignment == a for r in rows) for a in columns],
+        "flagged": flagged,
+        "shared_clusters": len(clusters),
+        "stub_count": sum(len(a["answers"]["stub"]) for a in assignments if a["answers"]),
+        "any_answers": any(a["answers"] for a in assignments),
+        "k": similarity.K,
+    }
 
 
 def render(context: dict) -> str:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters["num"] = _number
     env.filters["duration"] = duration
     return env.get_template(TEMPLATE).render(**context)
 
 
-def write_class_report(path: Path, rows: list[Result], *, profiles: dict[str, str] | None = None,
-                       answers: dict | None = None, stubs: dict[str, str] | None = None,
-                       checks: dict | None = None, shared: dict | None = None,
-                       generated_by: str = "make grade") -> Path:
+def write_class_report(
+    path: Path,
+    rows: list[Result],
+    *,
+    profiles: dict[str, str] | None = None,
+    answers: dict | None = None,
+    stubs: dict[str, str] | None = None,
+    checks: dict | None = None,
+    shared: dict | None = None,
+    generated_by: str = "make grade",
+) -> Path:
     """Write the class report of one grading run to ``path`` (``class-report.html``) and return it.
 
     ``profiles``: {assignment: profile name}; ``answers``: {(student, assignment): the text of the
@@ -298,7 +410,15 @@ def write_class_report(path: Path, rows: list[Result], *, profiles: dict[str, st
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    context = class_report_context(list(rows), base=path.parent, profiles=profiles, answers=answers,
-                                   stubs=stubs, checks=checks, shared=shared, generated_by=generated_by)
+    context = class_report_context(
+        list(rows),
+        base=path.parent,
+        profiles=profiles,
+        answers=answers,
+        stubs=stubs,
+        checks=checks,
+        shared=shared,
+        generated_by=generated_by,
+    )
     path.write_text(render(context), encoding="utf-8")
     return path

@@ -1,4 +1,5 @@
 """The grader's command line: ``python -m coursegrader release | grade | unit SPEC.json``."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,31 +17,53 @@ from .unit import run_unit
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m coursegrader", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m coursegrader", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("release", help="generate labs/ from solutions/ and rebuild the demo classes")
     g = sub.add_parser("grade", help="autograde every submission and print a table")
-    g.add_argument("--profile", choices=("auto",) + profiles.NAMES, default=None,
-                   help=f"run profile (default: ${profiles.ENV_VAR} or auto)")
-    g.add_argument("--workdir", type=Path, default=AUTOGRADER,
-                   help="folder holding submitted/; results are written next to it (default: autograder/)")
-    g.add_argument("--demo", choices=demo.CLASSES, default=None,
-                   help="grade this shipped demo class even if submissions exist")
-    g.add_argument("--assignment", action="append", metavar="ID",
-                   help="grade only this assignment (repeatable; default: all)")
-    g.add_argument("--sandbox", choices=("auto", "require", "off"), default=None,
-                   help="run kernels in bubblewrap (default: $SANDBOX or auto)")
-    g.add_argument("--jobs", type=int, default=None,
-                   help="workers side by side (default: one per GPU, else one per core as memory allows)")
+    g.add_argument(
+        "--profile",
+        choices=("auto", *profiles.NAMES),
+        default=None,
+        help=f"run profile (default: ${profiles.ENV_VAR} or auto)",
+    )
+    g.add_argument(
+        "--workdir",
+        type=Path,
+        default=AUTOGRADER,
+        help="folder holding submitted/; results are written next to it (default: autograder/)",
+    )
+    g.add_argument(
+        "--demo", choices=demo.CLASSES, default=None, help="grade this shipped demo class even if submissions exist"
+    )
+    g.add_argument(
+        "--assignment", action="append", metavar="ID", help="grade only this assignment (repeatable; default: all)"
+    )
+    g.add_argument(
+        "--sandbox",
+        choices=("auto", "require", "off"),
+        default=None,
+        help="run kernels in bubblewrap (default: $SANDBOX or auto)",
+    )
+    g.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="workers side by side (default: one per GPU, else one per core as memory allows)",
+    )
     g.add_argument("--jobs-per-gpu", type=int, default=1, help="workers sharing one GPU (default 1)")
-    g.add_argument("--student", action="append", metavar="ID",
-                   help="grade only this student, again even if unchanged (repeatable)")
+    g.add_argument(
+        "--student", action="append", metavar="ID", help="grade only this student, again even if unchanged (repeatable)"
+    )
     g.add_argument("--force", action="store_true", help="grade every submission, changed or not")
-    g.add_argument("--scheduler", default=None,
-                   help="run the work on Dask: local, tcp://host:8786, slurm or pbs")
-    g.add_argument("--memory", default=None,
-                   help="memory cap per kernel, e.g. 8G (default: the machine's memory shared by the workers)")
+    g.add_argument("--scheduler", default=None, help="run the work on Dask: local, tcp://host:8786, slurm or pbs")
+    g.add_argument(
+        "--memory",
+        default=None,
+        help="memory cap per kernel, e.g. 8G (default: the machine's memory shared by the workers)",
+    )
     u = sub.add_parser("unit", help="run one grading unit (for a cluster scheduler): SPEC.json -> SPEC.out.json")
     u.add_argument("spec", type=Path)
     args = parser.parse_args(argv)
@@ -53,10 +76,20 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if outcome["code"] == 0 else 1
     profile = None if args.profile in (None, "auto") else args.profile
     try:
-        results = grade(args.workdir, profile=profile, use_demo=True if args.demo else None,
-                        only=args.assignment, demo_class=args.demo or "honest", sandbox=args.sandbox,
-                        jobs=args.jobs, jobs_per_gpu=args.jobs_per_gpu, students=args.student,
-                        force=args.force, scheduler=args.scheduler, memory=args.memory)
+        results = grade(
+            args.workdir,
+            profile=profile,
+            use_demo=True if args.demo else None,
+            only=args.assignment,
+            demo_class=args.demo or "honest",
+            sandbox=args.sandbox,
+            jobs=args.jobs,
+            jobs_per_gpu=args.jobs_per_gpu,
+            students=args.student,
+            force=args.force,
+            scheduler=args.scheduler,
+            memory=args.memory,
+        )
     except RuntimeError as err:  # SANDBOX=require without a sandbox
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
 """Where the course's parts are, and which assignments it has."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ handed in the same code. What is the student's own is put back here: their
 answers graded by hand (markdown), the changes of theirs the rebuild ignored (as
 warnings), their timestamp, their name on the feedback page.
 """
+
 from __future__ import annotations
 
 import copy
@@ -29,6 +30,7 @@ NO_RESPONSE = "No response."
 def timestamp_of(folder: Path):
     """The submission time nbgrader wrote next to the notebook (``timestamp.txt``), or None."""
     from nbgrader.utils import parse_utc
+
     path = folder / "timestamp.txt"
     try:
         return parse_utc(path.read_text(encoding="utf-8").strip())
@@ -67,20 +69,41 @@ def deliver(entry: Entry, outcome: store.Outcome, run, shared: int, resubmitted:
     sub = entry.sub
     nb = graded_notebook(entry, outcome, run)
     rec = nb.metadata[META]
-    result = Result(sub.student, sub.assignment, status=rec["status"], flagged=bool(rec.get("flagged")),
-                    seconds=outcome.seconds, shared=shared)
-    result.warnings = (list(rec.get("warnings", [])) + list(rec.get("notes", [])) + list(rec.get("errors", []))
-                       + [f"check `{c['grade_id']}` printed a warning (no points lost)"
-                          for c in rec.get("checks", []) if c.get("warnings")])
+    result = Result(
+        sub.student,
+        sub.assignment,
+        status=rec["status"],
+        flagged=bool(rec.get("flagged")),
+        seconds=outcome.seconds,
+        shared=shared,
+    )
+    result.warnings = (
+        list(rec.get("warnings", []))
+        + list(rec.get("notes", []))
+        + list(rec.get("errors", []))
+        + [
+            f"check `{c['grade_id']}` printed a warning (no points lost)"
+            for c in rec.get("checks", [])
+            if c.get("warnings")
+        ]
+    )
     grades, comments = dict(outcome.grades), dict(outcome.comments)
     hand_grades, hand_comments = written_grades(entry)
     grades.update(hand_grades)
     comments.update(hand_comments)
     graded = graded_path(run.workdir, sub.student, sub.assignment)
     with run.lock:
-        now = record(run.workdir / "gradebook.db", sub.assignment, sub.student, grades, comments, result.flagged,
-                     timestamp=timestamp_of(run.workdir / "submitted" / sub.student / sub.assignment),
-                     resubmitted=resubmitted, manual_ids=set(entry.written))
+        now = record(
+            run.workdir / "gradebook.db",
+            sub.assignment,
+            sub.student,
+            grades,
+            comments,
+            result.flagged,
+            timestamp=timestamp_of(run.workdir / "submitted" / sub.student / sub.assignment),
+            resubmitted=resubmitted,
+            manual_ids=set(entry.written),
+        )
         result.score, result.max_score = now.score, now.max_score
         store.copy_results(store.files(run.workdir, outcome.key), graded.parent, skip={graded.name})
         nbformat.write(nb, graded)
@@ -94,8 +117,9 @@ def fail(entry_or_sub, why: str, run) -> Result:
     result = Result(sub.student, sub.assignment, warnings=list(entry_or_sub.warnings), status=why, flagged=True)
     if sub.assignment != "-":
         with run.lock:
-            result.score, result.max_score = zero_submission(run.workdir / "gradebook.db", sub.assignment,
-                                                             sub.student, True)
+            result.score, result.max_score = zero_submission(
+                run.workdir / "gradebook.db", sub.assignment, sub.student, True
+            )
             write_feedback(run, result, None, ())
     return result
 
@@ -105,15 +129,29 @@ def write_feedback(run, result: Result, nb, manual: list[dict]) -> None:
     ``manual``: the answers graded by hand, as the gradebook has them now."""
     path = feedback_path(run.workdir, result.student, result.assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
-    notes = [f"Not run while grading (no check needs it): {what}."
-             for what in (nb.metadata.get(META, {}).get("skipped", []) if nb is not None else [])]
+    notes = [
+        f"Not run while grading (no check needs it): {what}."
+        for what in (nb.metadata.get(META, {}).get("skipped", []) if nb is not None else [])
+    ]
     if result.shared > 1:
-        notes.append(f"Your code was run once for the {result.shared} students who handed in exactly the same "
-                     f"code; your answers, name and warnings are your own.")
-    path.write_text(feedback.render(nb, student=result.student, assignment=result.assignment,
-                                    score=result.score, max_score=result.max_score, status=result.status,
-                                    warnings=result.warnings, notes=notes, manual=manual if nb else ()),
-                    encoding="utf-8")
+        notes.append(
+            f"Your code was run once for the {result.shared} students who handed in exactly the same "
+            f"code; your answers, name and warnings are your own."
+        )
+    path.write_text(
+        feedback.render(
+            nb,
+            student=result.student,
+            assignment=result.assignment,
+            score=result.score,
+            max_score=result.max_score,
+            status=result.status,
+            warnings=result.warnings,
+            notes=notes,
+            manual=manual if nb else (),
+        ),
+        encoding="utf-8",
+    )
     source = run.workdir / "submitted" / result.student / result.assignment
     for name in ("timestamp.txt", "submission_secret.txt"):
         if (source / name).is_file():
@@ -124,8 +162,7 @@ def refresh(run, results: list[Result], manual_ids: dict[str, set[str]], shown: 
     """Bring every row up to date with the course gradebook, where a TA may have graded answers by
     hand since (formgrader): its score and how many answers still wait, and its feedback page when
     the hand-given grades changed since the page was written (``shown``, kept in the state)."""
-    wanted = [(r.assignment, r.student, manual_ids.get(r.assignment, set())) for r in results
-              if r.score is not None]
+    wanted = [(r.assignment, r.student, manual_ids.get(r.assignment, set())) for r in results if r.score is not None]
     found = standings(run.workdir / "gradebook.db", wanted)
     for r in results:
         now = found.get((r.assignment, r.student))

@@ -7,6 +7,7 @@ time-out or kernel death, remembering in which cell it happened. Cells the lab
 marks ``skip_while_grading`` (display only, needed by no check, such as the
 sentiment lab's bag-of-words baseline) are not run; the feedback says so.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,20 +40,24 @@ class GradeExecute(Execute):
     """nbgrader's Execute with a sandboxed kernel, a notebook time limit and a clean stop."""
 
     notebook_timeout = Integer(0, help="seconds for the whole notebook (0: no limit)").tag(config=True)
-    sandbox = Unicode("auto", help="on / off (as decided by the grading harness), or auto / require "
-                      "as for SANDBOX (formgrader's Autograde button): see coursegrader.sandbox"
-                      ).tag(config=True)
+    sandbox = Unicode(
+        "auto",
+        help="on / off (as decided by the grading harness), or auto / require "
+        "as for SANDBOX (formgrader's Autograde button): see coursegrader.sandbox",
+    ).tag(config=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         use = self.sandbox == "on"
         if self.sandbox in ("auto", "require"):
             from .sandbox import decide
+
             use, message = decide(self.sandbox)
             if not use:
                 self.log.warning(message)
         if use:
             from .sandbox.kernel import SandboxedKernelManager
+
             self.kernel_manager_class = SandboxedKernelManager
         self.shutdown_kernel = "immediate"
 
@@ -63,11 +68,17 @@ class GradeExecute(Execute):
         self._timed_out = True
         try:
             await super()._async_handle_timeout(timeout, cell)
-        except Exception:  # the interrupt itself failed: we stop here anyway
+        except Exception:  # noqa: BLE001 - the interrupt itself failed: we stop here anyway
             pass
         message = f"the cell ran longer than its time limit ({timeout} s) and was stopped"
-        return {"content": {"ename": "CellTimeoutError", "evalue": message, "status": "error",
-                            "traceback": [f"CellTimeoutError: {message}"]}}
+        return {
+            "content": {
+                "ename": "CellTimeoutError",
+                "evalue": message,
+                "status": "error",
+                "traceback": [f"CellTimeoutError: {message}"],
+            }
+        }
 
     def preprocess(self, nb, resources=None, km=None):
         record = nb.metadata.setdefault(META, {})
@@ -77,6 +88,7 @@ class GradeExecute(Execute):
         self._cell_timeout = self.timeout
         self._timed_out = False
         from nbclient.client import NotebookClient
+
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
@@ -116,8 +128,11 @@ class GradeExecute(Execute):
                 continue
             remaining = limit - (time.monotonic() - start)
             if remaining <= 1:
-                stopped = {"why": "timed out", "cell": cell_label(cell, index),
-                           "detail": f"the notebook time limit ({self.notebook_timeout} s) was reached"}
+                stopped = {
+                    "why": "timed out",
+                    "cell": cell_label(cell, index),
+                    "detail": f"the notebook time limit ({self.notebook_timeout} s) was reached",
+                }
                 break
             self._cell_timeout = int(max(1, min(self.timeout or remaining, remaining)))
             try:
@@ -125,16 +140,25 @@ class GradeExecute(Execute):
             except DeadKernelError:
                 oom = getattr(self.km, "oom_killed", None)
                 if callable(oom) and oom():
-                    stopped = {"why": "out of memory", "cell": cell_label(cell, index),
-                               "detail": "the kernel used more memory than its cap and was stopped"}
+                    stopped = {
+                        "why": "out of memory",
+                        "cell": cell_label(cell, index),
+                        "detail": "the kernel used more memory than its cap and was stopped",
+                    }
                 else:
-                    stopped = {"why": "kernel died", "cell": cell_label(cell, index),
-                               "detail": "the kernel process ended (for example os._exit or a crash)"}
+                    stopped = {
+                        "why": "kernel died",
+                        "cell": cell_label(cell, index),
+                        "detail": "the kernel process ended (for example os._exit or a crash)",
+                    }
                 cell.metadata.setdefault(META, {})["ran"] = "died"
                 break
             if self._timed_out:
-                stopped = {"why": "timed out", "cell": cell_label(cell, index),
-                           "detail": f"the cell ran longer than {self._cell_timeout} s"}
+                stopped = {
+                    "why": "timed out",
+                    "cell": cell_label(cell, index),
+                    "detail": f"the cell ran longer than {self._cell_timeout} s",
+                }
                 cell.metadata.setdefault(META, {})["ran"] = "timed out"
                 break
             cell.metadata.setdefault(META, {})["ran"] = "yes"

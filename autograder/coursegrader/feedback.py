@@ -21,19 +21,20 @@ HTMLExporter and the template directory ``templates/feedback`` (it extends nbcon
 This module only prepares plain data (the page's notebook, the summary's rows); all
 markup comes from the templates.
 """
+
 from __future__ import annotations
 
 import copy
 import html
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import nbformat
 from jinja2 import pass_context
 from mistune import HTMLRenderer
 from nbconvert import HTMLExporter
-from nbconvert.filters.markdown_mistune import (IPythonRenderer, MarkdownWithMath, MathBlockParser,
-                                                MathInlineParser)
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath, MathBlockParser, MathInlineParser
 
 from coursekit.mathml import latex_to_mathml
 
@@ -71,22 +72,30 @@ def redact(text: str, lines: list[str]) -> str:
 
 # ---------------------------------------------------------------- math in markdown, as MathML
 
+
 class _BlockParser(MathBlockParser):
     """nbconvert's block parser, with display math (``$$``) starting a line only. mistune looks for
     block rules anywhere in a paragraph that starts with punctuation, so a ``$$`` in a code span
     there (a shell's PID) would open a formula that swallows the headings and lists after it."""
-    SPECIFICATION = {**MathBlockParser.SPECIFICATION,
-                     "multiline_math": MathBlockParser.SPECIFICATION["multiline_math"].replace(
-                         r"(?<!\\)[$]{2}", r"^ {0,3}[$]{2}", 1)}
+
+    SPECIFICATION: ClassVar[dict] = {
+        **MathBlockParser.SPECIFICATION,
+        "multiline_math": MathBlockParser.SPECIFICATION["multiline_math"].replace(
+            r"(?<!\\)[$]{2}", r"^ {0,3}[$]{2}", 1
+        ),
+    }
 
 
 class _InlineParser(MathInlineParser):
     """nbconvert's inline parser, with pandoc's rule for ``$...$``: the opening ``$`` is followed
     by a non-space, the closing one follows a non-space and is not followed by a digit, and the
     formula holds no unescaped ``$``. So "$5 and $10" and "$HOME or $PATH" stay text."""
-    SPECIFICATION = {**MathInlineParser.SPECIFICATION,
-                     "inline_math_tex": r"(?<![$\\])\$(?=[^\s$])"
-                                        r"(?P<math_inline_tex>(?:[^$\\]|\\.)+?)(?<=[^\s\\])\$(?![$\d])"}
+
+    SPECIFICATION: ClassVar[dict] = {
+        **MathInlineParser.SPECIFICATION,
+        "inline_math_tex": r"(?<![$\\])\$(?=[^\s$])"
+        r"(?P<math_inline_tex>(?:[^$\\]|\\.)+?)(?<=[^\s\\])\$(?![$\d])",
+    }
 
 
 class _MathMLRenderer(IPythonRenderer):
@@ -121,49 +130,62 @@ class FeedbackExporter(HTMLExporter):
     """nbconvert's HTML exporter with the feedback templates and markdown math as MathML."""
 
     def __init__(self, **kw):
-        super().__init__(template_name="feedback", extra_template_basedirs=[str(TEMPLATES)],
-                         theme="light", **kw)
+        super().__init__(template_name="feedback", extra_template_basedirs=[str(TEMPLATES)], theme="light", **kw)
 
     @pass_context
     def markdown2html(self, context, source):
         cell = context.get("cell", {})
         renderer = _MathMLRenderer(
-            escape=False, attachments=cell.get("attachments", {}), embed_images=self.embed_images,
+            escape=False,
+            attachments=cell.get("attachments", {}),
+            embed_images=self.embed_images,
             path=context.get("resources", {}).get("metadata", {}).get("path", ""),
-            anchor_link_text=self.anchor_link_text, exclude_anchor_links=self.exclude_anchor_links,
-            **self.lexer_options)
-        return MarkdownWithMath(renderer=renderer, block=_BlockParser(),
-                                inline=_InlineParser(hard_wrap=False)).render(source)
+            anchor_link_text=self.anchor_link_text,
+            exclude_anchor_links=self.exclude_anchor_links,
+            **self.lexer_options,
+        )
+        return MarkdownWithMath(renderer=renderer, block=_BlockParser(), inline=_InlineParser(hard_wrap=False)).render(
+            source
+        )
 
 
 # ---------------------------------------------------------------- the page's data
+
 
 def _num(x) -> str:
     return "–" if x is None else f"{float(x):g}"
 
 
 def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def check_row(check: dict) -> dict:
     """One check of the verdicts' record as the summary and the notebook show it."""
     passed = bool(check.get("passed"))
-    return {"grade_id": check["grade_id"], "hidden": bool(check.get("hidden")),
-            "points": f"{_num(check['points'] if passed else 0)} / {_num(check['points'])}",
-            "state": "passed" if passed else "failed", "result": "passed" if passed else "failed",
-            "message": check.get("message", ""),
-            "warnings": _shorten(" ".join(w.strip() for w in check.get("warnings") or []), 400)}
+    return {
+        "grade_id": check["grade_id"],
+        "hidden": bool(check.get("hidden")),
+        "points": f"{_num(check['points'] if passed else 0)} / {_num(check['points'])}",
+        "state": "passed" if passed else "failed",
+        "result": "passed" if passed else "failed",
+        "message": check.get("message", ""),
+        "warnings": _shorten(" ".join(w.strip() for w in check.get("warnings") or []), 400),
+    }
 
 
 def manual_row(item: dict) -> dict:
     """One answer graded by hand: ``{"grade_id", "points" (None: not graded yet), "max_points", "comment"}``."""
     graded = item.get("points") is not None
-    return {"grade_id": item["grade_id"], "hidden": False,
-            "points": f"{_num(item.get('points'))} / {_num(item.get('max_points'))}",
-            "state": "manual" if graded else "pending",
-            "result": "graded by a TA" if graded else "needs manual grade",
-            "message": item.get("comment") or "", "warnings": ""}
+    return {
+        "grade_id": item["grade_id"],
+        "hidden": False,
+        "points": f"{_num(item.get('points'))} / {_num(item.get('max_points'))}",
+        "state": "manual" if graded else "pending",
+        "result": "graded by a TA" if graded else "needs manual grade",
+        "message": item.get("comment") or "",
+        "warnings": "",
+    }
 
 
 def page_notebook(nb, rows: dict[str, dict]):
@@ -184,8 +206,15 @@ def page_notebook(nb, rows: dict[str, dict]):
         if is_hidden(cell):
             cell.source = (_docstring(cell.source) + "\n" + HIDDEN_NOTE).strip()
             cell.outputs = []
-            row = row or {"grade_id": "", "hidden": True, "points": "", "state": "failed",
-                          "result": "not graded", "message": "", "warnings": ""}
+            row = row or {
+                "grade_id": "",
+                "hidden": True,
+                "points": "",
+                "state": "failed",
+                "result": "not graded",
+                "message": "",
+                "warnings": "",
+            }
         if row:
             cell.metadata["feedback"] = row
         page.cells.append(cell)
@@ -193,14 +222,32 @@ def page_notebook(nb, rows: dict[str, dict]):
 
 
 def summary(*, student, assignment, score, max_score, status, warnings, notes, rows, has_notebook) -> dict:
-    return {"student": student, "assignment": assignment, "has_notebook": has_notebook,
-            "score": "–" if score is None else f"{_num(score)} / {_num(max_score)}",
-            "status": status, "status_ok": status == "ok",
-            "notes": [str(n) for n in notes], "warnings": [str(w) for w in warnings], "rows": rows}
+    return {
+        "student": student,
+        "assignment": assignment,
+        "has_notebook": has_notebook,
+        "score": "–" if score is None else f"{_num(score)} / {_num(max_score)}",
+        "status": status,
+        "status_ok": status == "ok",
+        "notes": [str(n) for n in notes],
+        "warnings": [str(w) for w in warnings],
+        "rows": rows,
+    }
 
 
-def render(nb, *, student: str, assignment: str, score, max_score, status: str,
-           warnings=(), redact_lines: list[str] | None = None, notes=(), manual=()) -> str:
+def render(
+    nb,
+    *,
+    student: str,
+    assignment: str,
+    score,
+    max_score,
+    status: str,
+    warnings=(),
+    redact_lines: list[str] | None = None,
+    notes=(),
+    manual=(),
+) -> str:
     """The feedback page of one graded notebook (``nb`` may be ``None`` for an unreadable one).
 
     ``notes``: sentences shown under the status; ``manual``: the answers graded by hand, as
@@ -211,10 +258,20 @@ def render(nb, *, student: str, assignment: str, score, max_score, status: str,
     lines = (hidden_lines(nb) if nb is not None else []) + list(redact_lines or [])
     rows = [check_row(c) for c in checks] + [manual_row(m) for m in manual]
     page = page_notebook(nb, {r["grade_id"]: r for r in rows})
-    resources = {"metadata": {"name": f"{assignment} – feedback for {student}"},
-                 "feedback": summary(student=student, assignment=assignment, score=score,
-                                     max_score=max_score, status=status, warnings=warnings,
-                                     notes=notes, rows=rows, has_notebook=nb is not None)}
+    resources = {
+        "metadata": {"name": f"{assignment} – feedback for {student}"},
+        "feedback": summary(
+            student=student,
+            assignment=assignment,
+            score=score,
+            max_score=max_score,
+            status=status,
+            warnings=warnings,
+            notes=notes,
+            rows=rows,
+            has_notebook=nb is not None,
+        ),
+    }
     body, _ = FeedbackExporter().from_notebook_node(page, resources=resources)
     body = redact(body, lines)
     if "HIDDEN TESTS" in body:

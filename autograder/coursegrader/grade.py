@@ -12,6 +12,7 @@ Results end up in ``grades.csv``, the course gradebook, ``class-report.html`` an
 the table. With no submissions at all, the shipped honest demo class is graded and
 compared with ``autograder/demo/expected_scores.csv``.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,25 +23,36 @@ from pathlib import Path
 
 from coursekit import profiles
 
-from . import demo, keys, sandbox as sandboxing, store, workers
+from . import demo, keys, store, workers
+from . import sandbox as sandboxing
 from .classreport import read_run, write_class_report
 from .course import AUTOGRADER, DEMO, assignments
 from .deliver import deliver, fail, refresh
 from .discover import discover, read_notebook
 from .nbcommand import generate
 from .plan import Entry, Unit, prepare, released, units
-from .schedule import Cores, expected_seconds, longest_first
 from .sandbox.cgroups import default_memory_limit, memory_cap_support
+from .schedule import Cores, expected_seconds, longest_first
 from .state import add_timing, load_state, save_state
 from .table import Result, Results, print_table, write_csv
 from .unit import Run, collect, run_unit, unit_spec
 from .withhold import withheld_data_dir
 
 
-def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool | None = None,
-          only: list[str] | None = None, demo_class: str = "honest", sandbox: str | None = None,
-          jobs: int | None = None, jobs_per_gpu: int = 1, students: list[str] | None = None,
-          force: bool = False, scheduler: str | None = None, memory: str | None = None) -> "Results":
+def grade(
+    workdir: Path = AUTOGRADER,
+    profile: str | None = None,
+    use_demo: bool | None = None,
+    only: list[str] | None = None,
+    demo_class: str = "honest",
+    sandbox: str | None = None,
+    jobs: int | None = None,
+    jobs_per_gpu: int = 1,
+    students: list[str] | None = None,
+    force: bool = False,
+    scheduler: str | None = None,
+    memory: str | None = None,
+) -> Results:
     """Grade every student folder under ``workdir/submitted`` and return one result per row.
 
     ``only`` restricts grading to some assignments (default: all); ``sandbox`` is auto /
@@ -82,13 +94,21 @@ def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool
             rows[rid] = fail(sub, sub.problem, run)
             continue
         entry = prepare(sub, chosen[sub.assignment])
-        unchanged = (saved and saved.get("content") == entry.content and not force
-                     and store.load(workdir, saved["key"]) is not None)
+        unchanged = (
+            saved
+            and saved.get("content") == entry.content
+            and not force
+            and store.load(workdir, saved["key"]) is not None
+        )
         if saved and (not wanted or (unchanged and students is None)):
             rows[rid] = Result(**{**saved["result"], "reused": True})
         elif not wanted:
-            rows[rid] = Result(sub.student, sub.assignment, status="not graded yet (this run graded only "
-                               + ", ".join(students) + ")", warnings=list(entry.warnings))
+            rows[rid] = Result(
+                sub.student,
+                sub.assignment,
+                status="not graded yet (this run graded only " + ", ".join(students) + ")",
+                warnings=list(entry.warnings),
+            )
         else:
             entries.append(entry)
 
@@ -108,8 +128,15 @@ def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool
                 results.append(fail(entry, why, run))
                 continue
             previous = state["rows"].get(entry.row)
-            results.append(deliver(entry, outcome, run, shared=sharing[unit.key],
-                                   resubmitted=not previous or previous.get("content") != entry.content))
+            results.append(
+                deliver(
+                    entry,
+                    outcome,
+                    run,
+                    shared=sharing[unit.key],
+                    resubmitted=not previous or previous.get("content") != entry.content,
+                )
+            )
         return results
 
     for unit, outcome in served:
@@ -126,8 +153,9 @@ def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool
 
     def execute(unit: Unit, env: dict[str, str]) -> list[Result]:
         try:
-            spec = unit_spec(unit.first.sub.student, unit.assignment, unit.first.rebuilt, unit.key, run,
-                             cores.start(unit, env))
+            spec = unit_spec(
+                unit.first.sub.student, unit.assignment, unit.first.rebuilt, unit.key, run, cores.start(unit, env)
+            )
             outcome = run_unit(spec)
             cores.done(unit)
             return finish(unit, *collect(spec, outcome, run))
@@ -138,10 +166,14 @@ def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool
             return [fail(entry, why, run) for entry in unit.entries]
 
     if scheduler:
-        done = workers.run_dask(order, scheduler, jobs or len(envs),
-                                make_spec=lambda u: unit_spec(u.first.sub.student, u.assignment, u.first.rebuilt,
-                                                              u.key, run),
-                                finish=lambda u, spec, outcome: finish(u, *collect(spec, outcome, run)), report=line)
+        done = workers.run_dask(
+            order,
+            scheduler,
+            jobs or len(envs),
+            make_spec=lambda u: unit_spec(u.first.sub.student, u.assignment, u.first.rebuilt, u.key, run),
+            finish=lambda u, spec, outcome: finish(u, *collect(spec, outcome, run)),
+            report=line,
+        )
     else:
         done = workers.run_local(order, envs, work=execute, describe=lambda u: f"{u.first.row}", report=line)
     for unit, results in zip(order, done):
@@ -156,10 +188,20 @@ def grade(workdir: Path = AUTOGRADER, profile: str | None = None, use_demo: bool
     save_state(workdir, state)
     shutil.rmtree(workdir / ".work", ignore_errors=True)
     write_csv(results, workdir / "grades.csv")
-    write_class_report(workdir / "class-report.html", results, profiles={a: p.name for a, p in chosen.items()},
-                       shared={(r.student, r.assignment): r.shared for r in results}, **read_run(workdir, results))
-    ok = print_table(results, workdir, use_demo=bool(use_demo), demo_class=demo_class,
-                     profile_names={a: p.name for a, p in chosen.items()})
+    write_class_report(
+        workdir / "class-report.html",
+        results,
+        profiles={a: p.name for a, p in chosen.items()},
+        shared={(r.student, r.assignment): r.shared for r in results},
+        **read_run(workdir, results),
+    )
+    ok = print_table(
+        results,
+        workdir,
+        use_demo=bool(use_demo),
+        demo_class=demo_class,
+        profile_names={a: p.name for a, p in chosen.items()},
+    )
     results.demo_ok = ok if use_demo else None
     return results
 
@@ -184,12 +226,18 @@ def _session(workdir: Path, known, chosen, use_sandbox, jobs, jobs_per_gpu, memo
             print(why, flush=True)
         elif memory is None:
             memory = default_memory_limit(len(envs))
-    run = Run(workdir=workdir, template_db=template, sandbox=use_sandbox, log=log, profiles=chosen,
-              memory=memory or "")
-    where = (f"Dask ({scheduler})" if scheduler else f"{len(envs)} worker(s)"
-             + (f" on GPUs {', '.join(gpus)}" if gpus else
-                f", {envs[0].get('TF_NUM_INTRAOP_THREADS', 'all')} CPU thread(s) each (all {os.cpu_count()} "
-                f"for a unit expected to run alone)"))
+    run = Run(workdir=workdir, template_db=template, sandbox=use_sandbox, log=log, profiles=chosen, memory=memory or "")
+    where = (
+        f"Dask ({scheduler})"
+        if scheduler
+        else f"{len(envs)} worker(s)"
+        + (
+            f" on GPUs {', '.join(gpus)}"
+            if gpus
+            else f", {envs[0].get('TF_NUM_INTRAOP_THREADS', 'all')} CPU thread(s) each (all {os.cpu_count()} "
+            f"for a unit expected to run alone)"
+        )
+    )
     return run, envs, where
 
 
@@ -197,13 +245,18 @@ def _announce(graded, chosen, entries, todo, served, rows, where, run) -> None:
     for assignment in graded:
         mine = [e for e in entries if e.sub.assignment == assignment]
         runs = sum(u.assignment == assignment for u, _ in todo)
-        print(f"\n{assignment}: {len(mine)} submission(s) to grade, {runs} distinct run(s) to execute; "
-              f"{chosen[assignment]}\n  limits: {chosen[assignment].cell_timeout} s per cell, "
-              f"{chosen[assignment].notebook_timeout} s per notebook")
+        print(
+            f"\n{assignment}: {len(mine)} submission(s) to grade, {runs} distinct run(s) to execute; "
+            f"{chosen[assignment]}\n  limits: {chosen[assignment].cell_timeout} s per cell, "
+            f"{chosen[assignment].notebook_timeout} s per notebook"
+        )
     reused = sum(r.reused for r in rows.values())
-    print(f"\n{len(todo)} run(s) to execute on {where}; {len(served)} served from earlier runs with the same "
-          f"code; {reused} row(s) unchanged since the last run (FORCE=1 grades everything again)"
-          + (f"; memory cap {run.memory} per kernel" if run.memory else ""), flush=True)
+    print(
+        f"\n{len(todo)} run(s) to execute on {where}; {len(served)} served from earlier runs with the same "
+        f"code; {reused} row(s) unchanged since the last run (FORCE=1 grades everything again)"
+        + (f"; memory cap {run.memory} per kernel" if run.memory else ""),
+        flush=True,
+    )
 
 
 def _remember(state: dict, results: list[Result], entries: dict[str, Entry], workdir: Path) -> None:

@@ -6,6 +6,7 @@ in formgrader (``manual_score``, comments) is never overwritten: re-grading keep
 it, and only when the student's submission changed is the cell flagged for the TA
 to look at again (as nbgrader itself does).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -41,9 +42,17 @@ def zero_submission(course_db: Path, assignment: str, student: str, flagged: boo
         return sub.score, sub.max_score
 
 
-def record(course_db: Path, assignment: str, student: str, grades: dict[str, dict],
-           comments: dict[str, str | None], flagged: bool, timestamp=None,
-           resubmitted: bool = True, manual_ids: set[str] = frozenset()) -> "Standing":
+def record(
+    course_db: Path,
+    assignment: str,
+    student: str,
+    grades: dict[str, dict],
+    comments: dict[str, str | None],
+    flagged: bool,
+    timestamp=None,
+    resubmitted: bool = True,
+    manual_ids: set[str] = frozenset(),
+) -> Standing:
     """Write one student's automatic grades; return their standing, manual points included.
 
     ``grades``: ``{grade_id: {"auto_score", "needs_manual_grade"}}``; ``comments``: the
@@ -75,8 +84,11 @@ def unit_grades(work_db: Path, assignment: str, student: str) -> tuple[dict, dic
     """The automatic grades and comments a unit's private gradebook holds for ``student``."""
     with _open(work_db) as gb:
         sub = gb.find_submission(assignment, student)
-        grades = {g.name: {"auto_score": g.auto_score, "needs_manual_grade": g.needs_manual_grade,
-                           "max_score": g.max_score} for nb in sub.notebooks for g in nb.grades}
+        grades = {
+            g.name: {"auto_score": g.auto_score, "needs_manual_grade": g.needs_manual_grade, "max_score": g.max_score}
+            for nb in sub.notebooks
+            for g in nb.grades
+        }
         comments = {c.name: c.auto_comment for nb in sub.notebooks for c in nb.comments}
         return grades, comments
 
@@ -84,6 +96,7 @@ def unit_grades(work_db: Path, assignment: str, student: str) -> tuple[dict, dic
 @dataclass
 class Standing:
     """A submission's grades as the course gradebook has them now (TA's points included)."""
+
     score: float
     max_score: float
     manual: list[dict] = field(default_factory=list)  # one per cell graded by hand
@@ -116,8 +129,13 @@ def _standing(sub, manual_ids: set[str]) -> Standing:
                 continue
             comment = comments.get(grade.name)
             graded = grade.manual_score is not None or not grade.needs_manual_grade
-            manual.append({"grade_id": grade.name, "max_points": grade.max_score,
-                           "points": grade.score if graded else None,
-                           "review": bool(grade.needs_manual_grade and grade.manual_score is not None),
-                           "comment": (comment.manual_comment or comment.auto_comment) if comment else None})
+            manual.append(
+                {
+                    "grade_id": grade.name,
+                    "max_points": grade.max_score,
+                    "points": grade.score if graded else None,
+                    "review": bool(grade.needs_manual_grade and grade.manual_score is not None),
+                    "comment": (comment.manual_comment or comment.auto_comment) if comment else None,
+                }
+            )
     return Standing(sub.score, sub.max_score, sorted(manual, key=lambda m: m["grade_id"]))

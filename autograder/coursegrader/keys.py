@@ -15,6 +15,7 @@ elsewhere. Its key hashes:
 Students whose notebooks have the same key share one execution; each still gets
 their own row, gradebook entry and feedback page.
 """
+
 from __future__ import annotations
 
 import functools
@@ -39,19 +40,31 @@ def _digest(*parts: bytes) -> str:
 @functools.lru_cache(maxsize=1)
 def environment() -> str:
     """The packages, Python, the lab library, the grader and the data, as one digest."""
-    sources = sorted(p for folder in (ROOT / "coursekit", ROOT / "autograder" / "coursegrader")
-                     for p in folder.rglob("*.py") if p.is_file())
-    return _digest((ROOT / "environment.yml").read_bytes(), sys.version.encode(),
-                   (ROOT / "data" / "SHA256SUMS").read_bytes(),
-                   *(str(p.relative_to(ROOT)).encode() + b"\0" + p.read_bytes() for p in sources))
+    sources = sorted(
+        p
+        for folder in (ROOT / "coursekit", ROOT / "autograder" / "coursegrader")
+        for p in folder.rglob("*.py")
+        if p.is_file()
+    )
+    return _digest(
+        (ROOT / "environment.yml").read_bytes(),
+        sys.version.encode(),
+        (ROOT / "data" / "SHA256SUMS").read_bytes(),
+        *(str(p.relative_to(ROOT)).encode() + b"\0" + p.read_bytes() for p in sources),
+    )
 
 
 @functools.lru_cache(maxsize=8)
 def assignment_version(assignment: str) -> str:
     """Changes whenever the assignment's checks or released text change."""
-    return _digest(*((folder / assignment / f"{assignment}.ipynb").read_bytes()
-                     if (folder / assignment / f"{assignment}.ipynb").exists() else b""
-                     for folder in (SOLUTIONS, LABS)))
+    return _digest(
+        *(
+            (folder / assignment / f"{assignment}.ipynb").read_bytes()
+            if (folder / assignment / f"{assignment}.ipynb").exists()
+            else b""
+            for folder in (SOLUTIONS, LABS)
+        )
+    )
 
 
 def executed_code(rebuilt) -> list[str]:
@@ -65,9 +78,16 @@ def run_key(assignment: str, rebuilt, profile, missing=()) -> str:
     so it is not shared with a notebook that handed the stub in)."""
     settings = json.dumps(dict(profile.settings), sort_keys=True, default=str)
     absent = (b"missing", *(gid.encode() for gid in missing)) if missing else ()
-    return _digest(VERSION.encode(), assignment.encode(), profile.name.encode(), settings.encode(),
-                   assignment_version(assignment).encode(), environment().encode(),
-                   *(source.encode() for source in executed_code(rebuilt)), *absent)
+    return _digest(
+        VERSION.encode(),
+        assignment.encode(),
+        profile.name.encode(),
+        settings.encode(),
+        assignment_version(assignment).encode(),
+        environment().encode(),
+        *(source.encode() for source in executed_code(rebuilt)),
+        *absent,
+    )
 
 
 def content_key(key: str, notebook_text: str, warnings) -> str:

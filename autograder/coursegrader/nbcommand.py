@@ -1,4 +1,5 @@
 """Run nbgrader commands with the course configuration."""
+
 from __future__ import annotations
 
 import os
@@ -29,25 +30,33 @@ def nbgrader_env(profile: str | None = None, extra: dict[str, str] | None = None
 def workdir_options(workdir: Path) -> list[str]:
     """nbgrader options that put submissions, results and the gradebook under ``workdir``."""
     workdir = workdir.resolve()
-    return [f"--CourseDirectory.submitted_directory={workdir / 'submitted'}",
-            f"--CourseDirectory.autograded_directory={workdir / 'autograded'}",
-            f"--CourseDirectory.feedback_directory={workdir / 'feedback'}",
-            f"--CourseDirectory.db_url=sqlite:///{workdir / 'gradebook.db'}"]
+    return [
+        f"--CourseDirectory.submitted_directory={workdir / 'submitted'}",
+        f"--CourseDirectory.autograded_directory={workdir / 'autograded'}",
+        f"--CourseDirectory.feedback_directory={workdir / 'feedback'}",
+        f"--CourseDirectory.db_url=sqlite:///{workdir / 'gradebook.db'}",
+    ]
 
 
-def nbgrader(*args: str, profile: str | None = None, timeout: float | None = None,
-             log: Path | None = None, env: dict[str, str] | None = None) -> tuple[int | None, float]:
+def nbgrader(
+    *args: str,
+    profile: str | None = None,
+    timeout: float | None = None,
+    log: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> tuple[int | None, float]:
     """Run one nbgrader command; return (exit code or None on timeout, seconds).
 
     The command runs in its own process group so that a timeout also stops the
     Jupyter kernel it started.
     """
     cmd = [sys.executable, "-m", "nbgrader", *args]
-    out = open(log, "a", encoding="utf-8") if log else subprocess.DEVNULL
+    out = open(log, "a", encoding="utf-8") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     start = time.monotonic()
     try:
-        proc = subprocess.Popen(cmd, env=nbgrader_env(profile, env), cwd=ROOT, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, env=nbgrader_env(profile, env), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -63,8 +72,13 @@ def nbgrader(*args: str, profile: str | None = None, timeout: float | None = Non
 def generate(assignment: str, db: Path, log: Path) -> None:
     """Teach a gradebook an assignment's tests (hidden ones included) from solutions/."""
     with tempfile.TemporaryDirectory() as tmp:
-        code, _ = nbgrader("generate_assignment", assignment, "--force",
-                           f"--CourseDirectory.release_directory={tmp}",
-                           f"--CourseDirectory.db_url=sqlite:///{db}", log=log)
+        code, _ = nbgrader(
+            "generate_assignment",
+            assignment,
+            "--force",
+            f"--CourseDirectory.release_directory={tmp}",
+            f"--CourseDirectory.db_url=sqlite:///{db}",
+            log=log,
+        )
     if code != 0:
         raise SystemExit(f"nbgrader generate_assignment {assignment} failed; see {log}")

@@ -7,6 +7,7 @@
 
 When and with how many cores each unit runs is :mod:`coursegrader.schedule`'s business.
 """
+
 from __future__ import annotations
 
 import copy
@@ -23,13 +24,14 @@ from .rebuild import rebuild
 @dataclass
 class Entry:
     """One student's gradable submission, rebuilt and keyed."""
+
     sub: Submission
     rebuilt: nbformat.NotebookNode
-    warnings: list[str]          # what discover and the rebuild noticed (ignored changes, file name)
-    missing: list[str]           # answer cells the submission lacks
-    key: str                     # what executing it depends on (shared by identical work)
-    written: dict[str, str]      # the answers graded by hand (markdown), by grade_id
-    content: str                 # digest of everything handed in (for incremental runs)
+    warnings: list[str]  # what discover and the rebuild noticed (ignored changes, file name)
+    missing: list[str]  # answer cells the submission lacks
+    key: str  # what executing it depends on (shared by identical work)
+    written: dict[str, str]  # the answers graded by hand (markdown), by grade_id
+    content: str  # digest of everything handed in (for incremental runs)
 
     @property
     def row(self) -> str:
@@ -39,6 +41,7 @@ class Entry:
 @dataclass
 class Unit:
     """One key to execute, and every entry that shares it (the first one's id runs it)."""
+
     key: str
     entries: list[Entry] = field(default_factory=list)
 
@@ -65,8 +68,15 @@ def prepare(sub: Submission, profile) -> Entry:
     rebuilt, warnings, missing = rebuild(sub.notebook, released(sub.assignment))
     key = keys.run_key(sub.assignment, rebuilt, profile, missing)
     content = keys.content_key(key, nbformat.writes(_without_outputs(sub.notebook)), sub.warnings)
-    return Entry(sub=sub, rebuilt=rebuilt, warnings=list(sub.warnings) + warnings, missing=missing, key=key,
-                 written=keys.written_answers(rebuilt), content=content)
+    return Entry(
+        sub=sub,
+        rebuilt=rebuilt,
+        warnings=list(sub.warnings) + warnings,
+        missing=missing,
+        key=key,
+        written=keys.written_answers(rebuilt),
+        content=content,
+    )
 
 
 def _without_outputs(nb):

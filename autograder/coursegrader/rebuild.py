@@ -5,6 +5,7 @@ student's answer cells put in, matched by nbgrader ``grade_id``. Whatever else
 the student changed (edited, deleted, added, re-typed or re-ordered cells, the
 notebook's metadata) is ignored and listed as a warning.
 """
+
 from __future__ import annotations
 
 import ast
@@ -49,16 +50,17 @@ def rebuild(submitted, released) -> tuple[NotebookNode, list[str], list[str]]:
             if len(theirs) > 1:
                 warnings.append(f"answer cell `{gid}` appears {len(theirs)} times; the first one was graded")
             if theirs[0].get("cell_type") != cell.cell_type:
-                warnings.append(f"answer cell `{gid}` was changed to a {theirs[0].get('cell_type')} cell; "
-                                f"its text was graded as {cell.cell_type}")
+                warnings.append(
+                    f"answer cell `{gid}` was changed to a {theirs[0].get('cell_type')} cell; "
+                    f"its text was graded as {cell.cell_type}"
+                )
             cell.source = _text(theirs[0].get("source", ""))
             continue
         if gid is None:
             continue
         if not theirs:
             warnings.append(f"cell `{gid}` was deleted (the released cell was used)")
-        elif (_text(theirs[0].get("source", "")) != cell.source
-              or theirs[0].get("cell_type") != cell.cell_type):
+        elif _text(theirs[0].get("source", "")) != cell.source or theirs[0].get("cell_type") != cell.cell_type:
             warnings.append(f"cell `{gid}` was edited (the released cell was used)")
     if added:
         warnings.append(f"{added} cell(s) added outside the released ones were ignored")
@@ -131,24 +133,30 @@ def add_integrity_cells(nb, nonce: str) -> None:
     guarded = sorted(n for n in used if n.split(".")[0] not in rebound)
     snapshot = _integrity_cell(
         f'__import__("coursekit.integrity", fromlist=["snapshot"]).snapshot(globals(), {guarded!r}, {nonce!r})',
-        "snapshot")
-    cells = nb.cells[:first] + [snapshot]
+        "snapshot",
+    )
+    cells = [*nb.cells[:first], snapshot]
     for cell in nb.cells[first:]:
         cells.append(cell)
         if is_check(cell):
-            cells.append(_integrity_cell(
-                f'__import__("coursekit.integrity", fromlist=["verify"]).verify(globals(), {grade_id(cell)!r})',
-                grade_id(cell)))
-    cells.append(_integrity_cell(
-        '__import__("coursekit.integrity", fromlist=["verify"]).verify(globals(), "end")', "end"))
+            cells.append(
+                _integrity_cell(
+                    f'__import__("coursekit.integrity", fromlist=["verify"]).verify(globals(), {grade_id(cell)!r})',
+                    grade_id(cell),
+                )
+            )
+    cells.append(
+        _integrity_cell('__import__("coursekit.integrity", fromlist=["verify"]).verify(globals(), "end")', "end")
+    )
     nb.cells = cells
 
 
 class RebuildFromRelease(NbGraderPreprocessor):
     """Grade the answer, not the notebook: rebuild it from the released lab (sanitize step)."""
 
-    release_root = Unicode(str(LABS), help="folder holding <assignment>/<notebook>.ipynb "
-                           "as released to students").tag(config=True)
+    release_root = Unicode(str(LABS), help="folder holding <assignment>/<notebook>.ipynb as released to students").tag(
+        config=True
+    )
 
     def preprocess(self, nb, resources):
         assignment = resources["nbgrader"]["assignment"]
@@ -161,6 +169,7 @@ class RebuildFromRelease(NbGraderPreprocessor):
         rebuilt.metadata[META] = {
             # the harness's own notes (e.g. the file name) come first; anything else is dropped
             "warnings": [w for w in previous.get("warnings", []) if isinstance(w, str)] + warnings,
-            "answer_missing": missing, "nonce": nonce,
+            "answer_missing": missing,
+            "nonce": nonce,
         }
         return rebuilt, resources

@@ -4,6 +4,7 @@ nbgrader generates the student notebooks in ``labs/`` from ``solutions/``
 (solutions and hidden tests stripped); then the demo classes in
 ``autograder/demo/`` are rebuilt from the released notebooks (:mod:`coursegrader.demo`).
 """
+
 from __future__ import annotations
 
 import sys
@@ -22,9 +23,14 @@ def release(release_dir: Path = LABS, demo_dir: Path = DEMO, db: Path | None = N
         log = Path(tmp) / "release.log"
         db_url = f"sqlite:///{db or Path(tmp) / 'gradebook.db'}"
         for assignment in assignments():
-            code, _ = nbgrader("generate_assignment", assignment, "--force",
-                               f"--CourseDirectory.release_directory={release_dir}",
-                               f"--CourseDirectory.db_url={db_url}", log=log)
+            code, _ = nbgrader(
+                "generate_assignment",
+                assignment,
+                "--force",
+                f"--CourseDirectory.release_directory={release_dir}",
+                f"--CourseDirectory.db_url={db_url}",
+                log=log,
+            )
             if code != 0:
                 sys.stderr.write(log.read_text(encoding="utf-8"))
                 raise SystemExit(f"nbgrader could not release {assignment!r} (log above)")

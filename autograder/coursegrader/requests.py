@@ -8,6 +8,7 @@ memorised. The requests go into the notebook's metadata (the kernel never reads
 it: nbgrader sends it cells, not metadata) for :class:`coursegrader.execute.GradeExecute`,
 which hands them to the kernel as a file, and for :class:`coursegrader.verdicts.ComputeVerdicts`.
 """
+
 from __future__ import annotations
 
 import os
@@ -51,8 +52,9 @@ def draw(assignment: str, grade_ids: list[str], settings: dict, seed: int | None
         for gid in grade_ids:
             check, _ = find_check(assignment, gid)
             if check is None:
-                raise LookupError(f"the graded cell {gid!r} of {assignment!r} has no check in coursekit.checks "
-                                  f"or coursegrader.hidden")
+                raise LookupError(
+                    f"the graded cell {gid!r} of {assignment!r} has no check in coursekit.checks or coursegrader.hidden"
+                )
             requests[gid] = check.request(rng, settings)
     finally:
         if saved is not None:

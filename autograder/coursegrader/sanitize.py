@@ -12,11 +12,12 @@ page sees the notebook:
   it that says something (a pandas table shows as text), and otherwise shown as its own
   source text (instead of a bare ``<IPython.core.display.HTML object>``);
 * in the answers a student wrote in markdown, a ``<`` that would open a tag is escaped, so
-  raw HTML shows as the text the student typed (``p < q`` in a formula is left alone). Markdown links with a ``javascript:`` target are already
-  disarmed by the markdown renderer.
+  raw HTML shows as the text the student typed (``p < q`` in a formula is left alone).
+  Markdown links with a ``javascript:`` target are already disarmed by the markdown renderer.
 
 The released lab's own markdown is the course's, not the student's, and stays as it is.
 """
+
 from __future__ import annotations
 
 import json

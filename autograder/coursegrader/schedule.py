@@ -10,6 +10,7 @@
   378 s and 591 s). A unit expected to outlast the rest of the work, and so to run alone
   for most of its time, gets every core (the Bahdanau lab alone: 251 s with two threads).
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,10 @@ import time
 
 #: Seconds a unit took on our 2-core machine (make grade with two workers), for the order and the
 #: cores before this course's own runs have been measured.
-TYPICAL = {"cpu": {"sentiment": 60, "nmt": 270, "nmt_luong": 450},
-           "smoke": {"sentiment": 15, "nmt": 20, "nmt_luong": 20}}
+TYPICAL = {
+    "cpu": {"sentiment": 60, "nmt": 270, "nmt_luong": 450},
+    "smoke": {"sentiment": 15, "nmt": 20, "nmt_luong": 20},
+}
 
 
 def expected_seconds(assignment: str, profile, timings: dict[str, list[float]]) -> float:
@@ -41,9 +44,9 @@ class Cores:
     """Shares the CPU cores between the units a run's workers execute (thread-safe)."""
 
     def __init__(self, units: list, expected: dict[int, float], workers: int, cores: int | None = None):
-        self.expected = expected                 # {id(unit): seconds}
+        self.expected = expected  # {id(unit): seconds}
         self.waiting = {id(u) for u in units}
-        self.ends: dict[int, float] = {}         # running units: when they are expected to end
+        self.ends: dict[int, float] = {}  # running units: when they are expected to end
         self.workers, self.cores = max(1, workers), cores or os.cpu_count() or 1
         self.lock = threading.Lock()
 
@@ -54,8 +57,9 @@ class Cores:
             key, now = id(unit), time.monotonic()
             self.waiting.discard(key)
             mine = self.expected.get(key, 0.0)
-            others = (sum(self.expected.get(k, 0.0) for k in self.waiting)
-                      + sum(max(0.0, end - now) for end in self.ends.values()))
+            others = sum(self.expected.get(k, 0.0) for k in self.waiting) + sum(
+                max(0.0, end - now) for end in self.ends.values()
+            )
             self.ends[key] = now + mine
             if self.workers == 1 or mine >= others / (self.workers - 1):
                 every = str(self.cores)

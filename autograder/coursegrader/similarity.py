@@ -19,6 +19,7 @@ text once whitespace is ignored form a group, and groups whose similarity reache
 the threshold are linked (single linkage). A high similarity is a reason for a
 person to look at two answers side by side, never a verdict.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -27,10 +28,10 @@ import io
 import keyword
 import re
 import tokenize
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import combinations
-from typing import Hashable, Iterable
 
 K = 5
 """Tokens per k-gram."""
@@ -39,11 +40,36 @@ THRESHOLD = 0.6
 MIN_OWN = 8
 """Answers with fewer k-grams of their own (beyond the stub) are too small to compare."""
 
-MODULES = frozenset({"np", "numpy", "tf", "tensorflow", "keras", "layers", "math", "random", "os", "sys",
-                     "pd", "pandas", "plt", "matplotlib", "torch", "nn", "F", "scipy", "sklearn",
-                     "collections", "itertools", "functools", "re", "json", "time"})
-KEPT = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins)) | MODULES | {
-    "self", "cls"}
+MODULES = frozenset(
+    {
+        "np",
+        "numpy",
+        "tf",
+        "tensorflow",
+        "keras",
+        "layers",
+        "math",
+        "random",
+        "os",
+        "sys",
+        "pd",
+        "pandas",
+        "plt",
+        "matplotlib",
+        "torch",
+        "nn",
+        "F",
+        "scipy",
+        "sklearn",
+        "collections",
+        "itertools",
+        "functools",
+        "re",
+        "json",
+        "time",
+    }
+)
+KEPT = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins)) | MODULES | {"self", "cls"}
 _FALLBACK = re.compile(r"""[A-Za-z_]\w*|\d[\w.]*|"[^"\n]*"?|'[^'\n]*'?|\S""")
 _DROP = {tokenize.COMMENT, tokenize.NL, tokenize.ENCODING, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT}
 
@@ -56,17 +82,27 @@ def squeeze(code: str) -> str:
 def _raw(code: str) -> list[tuple[int, str]]:
     """(type, text) of every meaningful token; code that does not tokenize is split on a regex."""
     try:
-        found = [(t.type, t.string) for t in tokenize.generate_tokens(io.StringIO(code).readline)
-                 if t.type not in _DROP]
+        found = [
+            (t.type, t.string) for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type not in _DROP
+        ]
     except (tokenize.TokenError, IndentationError, SyntaxError):
         found, depth = [], 0  # crude, but only a fallback: a comment ends at the first '#'
         for line in code.splitlines():
             words = _FALLBACK.findall(line.split("#", 1)[0])
             for word in words:
                 depth += (word in ("(", "[", "{")) - (word in (")", "]", "}"))
-                found.append((tokenize.NAME if word[0].isalpha() or word[0] == "_" else
-                              tokenize.NUMBER if word[0].isdigit() else
-                              tokenize.STRING if word[0] in "\"'" else tokenize.OP, word))
+                found.append(
+                    (
+                        tokenize.NAME
+                        if word[0].isalpha() or word[0] == "_"
+                        else tokenize.NUMBER
+                        if word[0].isdigit()
+                        else tokenize.STRING
+                        if word[0] in "\"'"
+                        else tokenize.OP,
+                        word,
+                    )
+                )
             if words and depth <= 0:
                 found.append((tokenize.NEWLINE, "\n"))
     return [(kind, "\n" if kind == tokenize.NEWLINE else text) for kind, text in found]
@@ -114,7 +150,7 @@ def _hash(gram: Iterable[str]) -> int:
 def fingerprint(code: str, stub: str | None = None, k: int = K) -> frozenset[int]:
     """Hashes of every k-gram of the normalised tokens, less those of the stub."""
     toks = tokens(code)
-    grams = {_hash(toks[i:i + k]) for i in range(max(1, len(toks) - k + 1))} if toks else set()
+    grams = {_hash(toks[i : i + k]) for i in range(max(1, len(toks) - k + 1))} if toks else set()
     return frozenset(grams - fingerprint(stub, k=k)) if stub else frozenset(grams)
 
 
@@ -150,6 +186,7 @@ class Cluster:
     """Answers shared by several submissions: ``groups`` of keys with identical answers (whitespace
     aside), linked when there are several by near-identical ``pairs`` (group index, group index,
     similarity) of at least the threshold; ``pairs`` lists every pair of groups in the cluster."""
+
     groups: list[list]
     pairs: list[tuple[int, int, float]] = field(default_factory=list)
 
@@ -170,8 +207,9 @@ class Cluster:
         return min((s for _, _, s in self.pairs), default=1.0)
 
 
-def clusters(answers: dict[Hashable, str | None], threshold: float = THRESHOLD,
-             stub: str | None = None) -> list[Cluster]:
+def clusters(
+    answers: dict[Hashable, str | None], threshold: float = THRESHOLD, stub: str | None = None
+) -> list[Cluster]:
     """Submissions of one assignment whose answers are identical or near-identical.
 
     ``answers`` maps a key (a student) to the text of its answer cells (None: nothing to
@@ -213,7 +251,8 @@ def clusters(answers: dict[Hashable, str | None], threshold: float = THRESHOLD,
             continue
         members.sort(key=lambda i: (-len(by_text[texts[i]]), sorted(map(str, by_text[texts[i]]))))
         groups = [sorted(by_text[texts[i]], key=str) for i in members]
-        pairs = [(a, b, scores.get((min(i, j), max(i, j)), 0.0))
-                 for (a, i), (b, j) in combinations(enumerate(members), 2)]
+        pairs = [
+            (a, b, scores.get((min(i, j), max(i, j)), 0.0)) for (a, i), (b, j) in combinations(enumerate(members), 2)
+        ]
         found.append(Cluster(groups, sorted(pairs, key=lambda p: -p[2])))
     return sorted(found, key=lambda c: (-len(c.members), -c.highest, str(c.members[0])))

@@ -10,6 +10,7 @@
 
 The graded runs themselves are in :mod:`coursegrader.store`.
 """
+
 from __future__ import annotations
 
 import json

@@ -7,6 +7,7 @@ such as a heatmap). Every student whose submission has that key is served from
 it (:mod:`coursegrader.deliver`); ``FORCE=1`` executes again. Results no row refers to
 any more are deleted at the end of a run.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,12 +22,13 @@ FOLDER = ".results"
 @dataclass
 class Outcome:
     """What executing one key produced."""
+
     key: str
     assignment: str
     profile: str
-    record: dict                        # the graded notebook's metadata["coursekit"], student-free
-    grades: dict[str, dict]             # {grade_id: {"auto_score", "needs_manual_grade", "max_score"}}
-    comments: dict[str, str | None]     # {grade_id: nbgrader's automatic comment}
+    record: dict  # the graded notebook's metadata["coursekit"], student-free
+    grades: dict[str, dict]  # {grade_id: {"auto_score", "needs_manual_grade", "max_score"}}
+    comments: dict[str, str | None]  # {grade_id: nbgrader's automatic comment}
     seconds: float
     graded_for: list[str] = field(default_factory=list)  # the students it was executed for (and shared with)
 
@@ -76,9 +78,15 @@ def copy_results(src: Path, dest: Path, skip: set[str] = frozenset()) -> None:
         shutil.rmtree(dest)
 
     def ignore(folder, names):
-        return [n for n in names if n in ("checkpoints", ".ipynb_checkpoints", "run_summary.json") or n in skip
-                or Path(folder, n).is_symlink()
-                or (Path(folder, n).is_file() and Path(folder, n).stat().st_size > 20 * 2**20)]
+        return [
+            n
+            for n in names
+            if n in ("checkpoints", ".ipynb_checkpoints", "run_summary.json")
+            or n in skip
+            or Path(folder, n).is_symlink()
+            or (Path(folder, n).is_file() and Path(folder, n).stat().st_size > 20 * 2**20)
+        ]
+
     # copyfile, not copy2: nbgrader writes its notebooks read-only (mode 444), and the graded
     # notebook is written again for each student sharing the run
     shutil.copytree(src, dest, ignore=ignore, copy_function=shutil.copyfile)

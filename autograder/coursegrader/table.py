@@ -1,4 +1,5 @@
 """The results of a run as a person reads them: grades.csv, the terminal table, the demo comparison."""
+
 from __future__ import annotations
 
 import csv
@@ -18,9 +19,9 @@ class Result:
     status: str = "ok"
     warnings: list[str] = field(default_factory=list)
     flagged: bool = False
-    shared: int = 1        # how many students' submissions this graded run served (identical code)
-    to_grade: int = 0      # answers waiting for a TA's grade (formgrader)
-    reused: bool = False   # not graded again: unchanged since the last run
+    shared: int = 1  # how many students' submissions this graded run served (identical code)
+    to_grade: int = 0  # answers waiting for a TA's grade (formgrader)
+    reused: bool = False  # not graded again: unchanged since the last run
 
     def as_saved(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k != "reused"}
@@ -28,37 +29,66 @@ class Result:
 
 class Results(list):
     """The rows of one grading run; ``demo_ok`` says whether a demo class got what it expects."""
+
     demo_ok: bool | None = None
 
 
-def read_expected(profile: str, class_name: str = "honest",
-                  path: Path = EXPECTED_SCORES) -> dict[tuple[str, str], tuple[float, str]]:
+def read_expected(
+    profile: str, class_name: str = "honest", path: Path = EXPECTED_SCORES
+) -> dict[tuple[str, str], tuple[float, str]]:
     """{(student, assignment): (score, status prefix)} of one demo class in one profile."""
     with open(path, newline="", encoding="utf-8") as f:
-        return {(row["student"], row["assignment"]): (float(row["score"]), row["status"])
-                for row in csv.DictReader(f) if row["profile"] == profile and row["class"] == class_name}
+        return {
+            (row["student"], row["assignment"]): (float(row["score"]), row["status"])
+            for row in csv.DictReader(f)
+            if row["profile"] == profile and row["class"] == class_name
+        }
 
 
 def write_csv(results: list[Result], path: Path) -> None:
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
-        writer.writerow(["student_id", "assignment", "score", "max_score", "status", "flagged",
-                         "to_grade_by_hand", "graded_with", "warnings", "seconds"])
+        writer.writerow(
+            [
+                "student_id",
+                "assignment",
+                "score",
+                "max_score",
+                "status",
+                "flagged",
+                "to_grade_by_hand",
+                "graded_with",
+                "warnings",
+                "seconds",
+            ]
+        )
         for r in results:
-            writer.writerow([r.student, r.assignment, "" if r.score is None else f"{r.score:g}",
-                             "" if r.max_score is None else f"{r.max_score:g}", r.status,
-                             "yes" if r.flagged else "", r.to_grade or "",
-                             r.shared - 1 if r.shared > 1 else "", "; ".join(r.warnings), f"{r.seconds:.0f}"])
+            writer.writerow(
+                [
+                    r.student,
+                    r.assignment,
+                    "" if r.score is None else f"{r.score:g}",
+                    "" if r.max_score is None else f"{r.max_score:g}",
+                    r.status,
+                    "yes" if r.flagged else "",
+                    r.to_grade or "",
+                    r.shared - 1 if r.shared > 1 else "",
+                    "; ".join(r.warnings),
+                    f"{r.seconds:.0f}",
+                ]
+            )
 
 
-def print_table(results: list[Result], workdir: Path, use_demo: bool, profile_names: dict[str, str],
-                demo_class: str = "honest") -> bool:
+def print_table(
+    results: list[Result], workdir: Path, use_demo: bool, profile_names: dict[str, str], demo_class: str = "honest"
+) -> bool:
     """Print the per-student table; for a demo class also compare with the expected scores."""
     expected = {}
     if use_demo:
         for name in set(profile_names.values()):
-            expected.update({k: v for k, v in read_expected(name, demo_class).items()
-                             if profile_names.get(k[1]) == name})
+            expected.update(
+                {k: v for k, v in read_expected(name, demo_class).items() if profile_names.get(k[1]) == name}
+            )
     header = f"{'student':<20} {'assignment':<11} {'score':>11} {'time':>6}  status"
     print("\n" + header + "\n" + "-" * (len(header) + 30))
     all_match = True
@@ -81,15 +111,18 @@ def print_table(results: list[Result], workdir: Path, use_demo: bool, profile_na
         print(line)
         for warning in r.warnings:
             print(f"{'':<22}! {warning}")
-    print(f"\ngrades:   {workdir / 'grades.csv'}\nfeedback: {workdir / 'feedback'}/<student>/<assignment>/"
-          f"\nclass:    {workdir / 'class-report.html'}\nlog:      {workdir / 'grading.log'}")
+    print(
+        f"\ngrades:   {workdir / 'grades.csv'}\nfeedback: {workdir / 'feedback'}/<student>/<assignment>/"
+        f"\nclass:    {workdir / 'class-report.html'}\nlog:      {workdir / 'grading.log'}"
+    )
     if use_demo:
-        print("demo class:", "every score and status as expected" if all_match
-              else "SOME RESULTS DIFFER FROM THE EXPECTED ONES")
+        print(
+            "demo class:",
+            "every score and status as expected" if all_match else "SOME RESULTS DIFFER FROM THE EXPECTED ONES",
+        )
     return all_match
 
 
 def matches(result: Result, want: tuple[float, str]) -> bool:
     score, status = want
-    return (result.score is not None and abs(result.score - score) < 1e-9
-            and result.status.startswith(status))
+    return result.score is not None and abs(result.score - score) < 1e-9 and result.status.startswith(status)

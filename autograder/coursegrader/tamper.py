@@ -4,6 +4,7 @@
 silence or fake it; its reports decide no points. A replaced function, a new
 hook, or a missing or malformed report flags the submission for review.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,11 @@ from .cells import META
 
 
 def stdout_text(cell) -> str:
-    return "".join(o.get("text", "") for o in cell.get("outputs", [])
-                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    return "".join(
+        o.get("text", "")
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "stream" and o.get("name") == "stdout"
+    )
 
 
 def _names(found) -> list[str]:
@@ -39,8 +43,10 @@ def integrity_problems(nb) -> dict[str, list[str]]:
         point = meta["point"]
         reports = integrity.parse_reports(stdout_text(cell))
         if len(reports) != 1 or reports[0].get("nonce") != nonce or reports[0].get("point") != point:
-            problems[point] = ["an integrity check without one valid report (were print, sys.stdout, "
-                               "hooks or the autograder's helpers replaced?)"]
+            problems[point] = [
+                "an integrity check without one valid report (were print, sys.stdout, "
+                "hooks or the autograder's helpers replaced?)"
+            ]
             continue
         report = reports[0]
         changed, hooks = _names(report.get("changed")), _names(report.get("hooks"))

@@ -6,6 +6,7 @@ a Dask worker, or ``python -m coursegrader unit SPEC.json``), and :func:`collect
 what it left into a stored :class:`coursegrader.store.Outcome`, which
 :mod:`coursegrader.deliver` serves to every student who handed in that work.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -26,6 +27,7 @@ from .nbcommand import nbgrader, workdir_options
 @dataclass
 class Run:
     """What every unit of one `make grade` run shares."""
+
     workdir: Path
     template_db: Path
     sandbox: bool
@@ -35,8 +37,7 @@ class Run:
     lock: threading.Lock = field(default_factory=threading.Lock)  # one write into the course results at a time
 
 
-def unit_spec(student: str, assignment: str, rebuilt, key: str, run: Run,
-              env: dict[str, str] | None = None) -> dict:
+def unit_spec(student: str, assignment: str, rebuilt, key: str, run: Run, env: dict[str, str] | None = None) -> dict:
     """Everything one grading job needs, as plain data (JSON), so that any worker can run it.
 
     The unit grades the *rebuilt* notebook (released lab + answers), under the id of the first
@@ -50,10 +51,18 @@ def unit_spec(student: str, assignment: str, rebuilt, key: str, run: Run,
     notebook.parent.mkdir(parents=True)
     nbformat.write(nb, notebook)
     shutil.copyfile(run.template_db, work / "gradebook.db")
-    return {"student": student, "assignment": assignment, "work": str(work), "key": key,
-            "profile": prof.name, "cell_timeout": prof.cell_timeout,
-            "notebook_timeout": prof.notebook_timeout, "sandbox": run.sandbox,
-            "memory": run.memory, "env": dict(env or {})}
+    return {
+        "student": student,
+        "assignment": assignment,
+        "work": str(work),
+        "key": key,
+        "profile": prof.name,
+        "cell_timeout": prof.cell_timeout,
+        "notebook_timeout": prof.notebook_timeout,
+        "sandbox": run.sandbox,
+        "memory": run.memory,
+        "env": dict(env or {}),
+    }
 
 
 def run_unit(spec: dict) -> dict:
@@ -67,13 +76,22 @@ def run_unit(spec: dict) -> dict:
     work = Path(spec["work"])
     memory = [f"--SandboxedKernelManager.memory_limit={spec['memory']}"] if spec.get("memory") else []
     code, seconds = nbgrader(
-        "autograde", spec["assignment"], "--student", spec["student"], "--force", *workdir_options(work),
+        "autograde",
+        spec["assignment"],
+        "--student",
+        spec["student"],
+        "--force",
+        *workdir_options(work),
         f"--GradeExecute.timeout={spec['cell_timeout']}",
         f"--GradeExecute.notebook_timeout={spec['notebook_timeout']}",
         f"--GradeExecute.sandbox={'on' if spec['sandbox'] else 'off'}",
-        *memory, f"--RebuildFromRelease.release_root={LABS}",
-        profile=spec["profile"], timeout=spec["notebook_timeout"] + 300, log=work / "nbgrader.log",
-        env=spec.get("env"))  # this worker's GPU and thread settings reach the kernel
+        *memory,
+        f"--RebuildFromRelease.release_root={LABS}",
+        profile=spec["profile"],
+        timeout=spec["notebook_timeout"] + 300,
+        log=work / "nbgrader.log",
+        env=spec.get("env"),
+    )  # this worker's GPU and thread settings reach the kernel
     return {"code": code, "seconds": seconds}
 
 
@@ -87,8 +105,10 @@ def collect(spec: dict, outcome: dict, run: Run) -> tuple[store.Outcome | None, 
     try:
         log = work / "nbgrader.log"
         with open(run.log, "a", encoding="utf-8") as out:
-            out.write(f"===== {student} / {assignment} (key {spec['key'][:12]})\n"
-                      + (log.read_text(encoding="utf-8") if log.exists() else outcome.get("error", "")))
+            out.write(
+                f"===== {student} / {assignment} (key {spec['key'][:12]})\n"
+                + (log.read_text(encoding="utf-8") if log.exists() else outcome.get("error", ""))
+            )
         graded_dir = work / "autograded" / student / assignment
         graded = graded_dir / f"{assignment}.ipynb"
         if code != 0 or not graded.exists():
@@ -103,9 +123,16 @@ def collect(spec: dict, outcome: dict, run: Run) -> tuple[store.Outcome | None, 
             return None, f"grader error: {why} (see {run.log.name})"
         record = nbformat.read(graded, as_version=4).metadata.get(META, {})
         grades, comments = unit_grades(work / "gradebook.db", assignment, student)
-        result = store.Outcome(key=spec["key"], assignment=assignment, profile=spec["profile"],
-                               record=dict(record), grades=grades, comments=comments,
-                               seconds=float(outcome.get("seconds", 0.0)), graded_for=[student])
+        result = store.Outcome(
+            key=spec["key"],
+            assignment=assignment,
+            profile=spec["profile"],
+            record=dict(record),
+            grades=grades,
+            comments=comments,
+            seconds=float(outcome.get("seconds", 0.0)),
+            graded_for=[student],
+        )
         store.save(run.workdir, result, graded_dir)
         return result, None
     finally:

@@ -15,6 +15,7 @@ submission's code is named by its type only.
 Integrity reports (:mod:`coursegrader.tamper`), evidence found outside its cell and
 duplicated evidence flag the submission for a person's review; they cost no points.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -39,11 +40,27 @@ def error_output(ename: str, evalue: str) -> NotebookNode:
 
 
 #: TensorFlow's own error classes (``tf.errors``), named in hidden checks' messages like builtins
-TENSORFLOW_ERRORS = frozenset((
-    "OpError", "AbortedError", "AlreadyExistsError", "CancelledError", "DataLossError", "DeadlineExceededError",
-    "FailedPreconditionError", "InternalError", "InvalidArgumentError", "NotFoundError", "OutOfRangeError",
-    "PermissionDeniedError", "ResourceExhaustedError", "UnauthenticatedError", "UnavailableError",
-    "UnimplementedError", "UnknownError"))
+TENSORFLOW_ERRORS = frozenset(
+    (
+        "OpError",
+        "AbortedError",
+        "AlreadyExistsError",
+        "CancelledError",
+        "DataLossError",
+        "DeadlineExceededError",
+        "FailedPreconditionError",
+        "InternalError",
+        "InvalidArgumentError",
+        "NotFoundError",
+        "OutOfRangeError",
+        "PermissionDeniedError",
+        "ResourceExhaustedError",
+        "UnauthenticatedError",
+        "UnavailableError",
+        "UnimplementedError",
+        "UnknownError",
+    )
+)
 
 
 def error_type(name) -> str:
@@ -76,17 +93,21 @@ def evidence_records(cell) -> tuple[list, list]:
     return found, rest
 
 
-def judge(assignment: str, gid: str, hidden: bool, request: dict, records: list, nonce: str,
-          cell_error: dict | None) -> tuple[bool, str, list[str]]:
+def judge(
+    assignment: str, gid: str, hidden: bool, request: dict, records: list, nonce: str, cell_error: dict | None
+) -> tuple[bool, str, list[str]]:
     """``(passed, message, flags)`` of one check from the evidence records its cell published."""
     mine = [r for r in records if isinstance(r, dict) and r.get("grade_id") == gid and r.get("nonce") == nonce]
     if len(records) != len(mine) or len(mine) > 1:
-        return False, "the check cell handed out more than one evidence record", [
-            f"evidence for `{gid}` was handed out more than once or with a foreign nonce"]
+        return (
+            False,
+            "the check cell handed out more than one evidence record",
+            [f"evidence for `{gid}` was handed out more than once or with a foreign nonce"],
+        )
     if not mine:
         if cell_error:
-            what = (error_type(cell_error.get("ename")) if hidden
-                    else f"{cell_error.get('ename')}: {str(cell_error.get('evalue', '')).splitlines()[0][:300] if cell_error.get('evalue') else ''}")
+            ename = cell_error.get("ename")
+            what = error_type(ename) if hidden else f"{ename}: {_first_line(str(cell_error.get('evalue', '')))}"
             return False, f"the check cell stopped before it could gather its evidence ({what})", []
         return False, "the check cell handed out no evidence", [f"no evidence for `{gid}`"]
     try:
@@ -103,8 +124,11 @@ def judge(assignment: str, gid: str, hidden: bool, request: dict, records: list,
     except CheckFailed as failed:
         return False, str(failed), []
     except Exception as err:  # noqa: BLE001 - evidence the verdict could not make sense of
-        return False, f"the evidence could not be judged ({type(err).__name__})", [
-            f"evidence for `{gid}` that its verdict could not read"]
+        return (
+            False,
+            f"the evidence could not be judged ({type(err).__name__})",
+            [f"evidence for `{gid}` that its verdict could not read"],
+        )
 
 
 class ComputeVerdicts(NbGraderPreprocessor):
@@ -146,8 +170,9 @@ class ComputeVerdicts(NbGraderPreprocessor):
             elif ran == "timed out":
                 passed, ename, message = False, "CellTimeoutError", stopped["detail"]
             else:
-                passed, message, raised = judge(assignment, gid, hidden, requests.get(gid, {}), records, nonce,
-                                                cell_error)
+                passed, message, raised = judge(
+                    assignment, gid, hidden, requests.get(gid, {}), records, nonce, cell_error
+                )
                 flags += raised
                 ename = "CheckFailed"
             cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"]
@@ -155,8 +180,16 @@ class ComputeVerdicts(NbGraderPreprocessor):
                 cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=message + "\n"))
             else:
                 cell.outputs.append(error_output(ename, message))
-            checks.append({"grade_id": gid, "points": float(nbgrader_meta(cell).get("points", 0)),
-                           "passed": passed, "message": message, "hidden": hidden, "warnings": warned})
+            checks.append(
+                {
+                    "grade_id": gid,
+                    "points": float(nbgrader_meta(cell).get("points", 0)),
+                    "passed": passed,
+                    "message": message,
+                    "hidden": hidden,
+                    "warnings": warned,
+                }
+            )
         record["checks"] = checks
         record["notes"] = notes
         record["errors"] = errors
@@ -173,8 +206,10 @@ def first_locked_error(cell, index: int, errors: list) -> list[str]:
         return []
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
-            return [f"the first locked cell that failed is `{cell_label(cell, index)}`: "
-                    f"{out.get('ename')}: {_first_line(out.get('evalue', ''))}"]
+            return [
+                f"the first locked cell that failed is `{cell_label(cell, index)}`: "
+                f"{out.get('ename')}: {_first_line(out.get('evalue', ''))}"
+            ]
     return []
 
 
@@ -185,8 +220,9 @@ def show_stderr_and_results(cell) -> list[str]:
     for out in cell.get("outputs", []):
         if out.get("output_type") == "stream" and out.get("name") == "stderr":
             warned.append(out.get("text", ""))
-            out = nbformat.v4.new_output("display_data", data={"text/plain": out.get("text", "")},
-                                         metadata={META: {"stderr": True}})
+            out = nbformat.v4.new_output(
+                "display_data", data={"text/plain": out.get("text", "")}, metadata={META: {"stderr": True}}
+            )
         elif out.get("output_type") == "execute_result":
             out = nbformat.v4.new_output("display_data", data=out.get("data", {}), metadata=out.get("metadata", {}))
         outputs.append(out)
@@ -207,7 +243,6 @@ def status_of(record: dict) -> str:
         return f"{stopped['why']} in {stopped['cell']}"
     if record.get("flagged"):
         return "flagged: " + "; ".join(record["flagged"])
-    if (record.get("warnings") or record.get("notes")
-            or any(c["warnings"] for c in record.get("checks", []))):
+    if record.get("warnings") or record.get("notes") or any(c["warnings"] for c in record.get("checks", [])):
         return "warnings"
     return "ok"

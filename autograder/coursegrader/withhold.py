@@ -14,6 +14,7 @@ copy has its own ``SHA256SUMS`` and a ``WITHHELD.json`` saying what is missing
 (:func:`coursekit.data.withheld`). It is built once per version of the data, under
 ``autograder/.cache/`` (which the sandbox never mounts, except this one folder).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -33,8 +34,10 @@ CACHE = AUTOGRADER / ".cache"
 VERSION = "1"
 """Part of the cache key: bump it when what is withheld changes."""
 
-WHAT = {data.IMDB_FILE: "the sentiment labels of the 25,000 test reviews",
-        data.TATOEBA_FILE: "the English of the translation labs' held-out sentences"}
+WHAT = {
+    data.IMDB_FILE: "the sentiment labels of the 25,000 test reviews",
+    data.TATOEBA_FILE: "the English of the translation labs' held-out sentences",
+}
 
 
 def withheld_data_dir(source: Path = data.DATA_DIR, cache: Path = CACHE) -> Path:
@@ -65,7 +68,7 @@ def _write_imdb(source: Path, build: Path) -> None:
     import pandas as pd
 
     frame = pd.read_csv(data.verified_path(data.IMDB_FILE, source), compression="gzip", keep_default_na=False)
-    frame.loc[data.IMDB_TRAIN_ROWS:, "sentiment"] = ""
+    frame.loc[data.IMDB_TRAIN_ROWS :, "sentiment"] = ""
     frame.to_csv(build / data.IMDB_FILE, index=False, compression={"method": "gzip", "compresslevel": 1})
 
 

@@ -16,6 +16,7 @@ time, so a crashed or killed worker loses only its own submission.
   runs on Dask workers, which must see the bundle and the grading folder at the
   same paths (a shared file system, as on any HPC cluster).
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 
 def visible_gpus(env=os.environ) -> list[str]:
@@ -36,8 +37,13 @@ def visible_gpus(env=os.environ) -> list[str]:
     if not shutil.which("nvidia-smi"):
         return []
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=20, check=True).stdout
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     return [line.strip() for line in out.splitlines() if line.strip()]
@@ -48,8 +54,9 @@ MEMORY_PER_CPU_WORKER = 3 * 2**30
 GRADER_RESERVE = 2 * 2**30
 
 
-def worker_envs(jobs: int | None, gpus: Sequence[str], per_gpu: int = 1,
-                cores: int | None = None, memory: int | None = None) -> list[dict[str, str]]:
+def worker_envs(
+    jobs: int | None, gpus: Sequence[str], per_gpu: int = 1, cores: int | None = None, memory: int | None = None
+) -> list[dict[str, str]]:
     """One environment per worker: which GPU it sees, or how many CPU threads it may use.
 
     GPUs: ``per_gpu`` workers per GPU (``jobs`` caps the total); a worker sees one GPU.
@@ -73,8 +80,15 @@ def worker_envs(jobs: int | None, gpus: Sequence[str], per_gpu: int = 1,
     if jobs == 1 or os.environ.get("COURSEKIT_NO_THREAD_SPLIT"):  # the latter: make bench-grade's control
         return [{"CUDA_VISIBLE_DEVICES": ""} for _ in range(jobs)]
     threads = str(max(1, cores // jobs))
-    return [{"CUDA_VISIBLE_DEVICES": "", "TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1",
-             "OMP_NUM_THREADS": threads} for _ in range(jobs)]
+    return [
+        {
+            "CUDA_VISIBLE_DEVICES": "",
+            "TF_NUM_INTRAOP_THREADS": threads,
+            "TF_NUM_INTEROP_THREADS": "1",
+            "OMP_NUM_THREADS": threads,
+        }
+        for _ in range(jobs)
+    ]
 
 
 class Progress:
@@ -82,11 +96,12 @@ class Progress:
 
     def __init__(self, total: int, workers: int):
         from tqdm import tqdm
+
         self.live = sys.stderr.isatty()
-        self.bar = tqdm(total=total, desc="graded", unit="submission", dynamic_ncols=True,
-                        disable=not self.live or total == 0)
-        self.lines = [tqdm(total=0, position=i + 1, bar_format="{desc}", disable=not self.live)
-                      for i in range(workers)]
+        self.bar = tqdm(
+            total=total, desc="graded", unit="submission", dynamic_ncols=True, disable=not self.live or total == 0
+        )
+        self.lines = [tqdm(total=0, position=i + 1, bar_format="{desc}", disable=not self.live) for i in range(workers)]
         self.started: dict[int, tuple[str, float]] = {}
         self.lock = threading.Lock()
         self._stop = threading.Event()
@@ -111,8 +126,9 @@ class Progress:
             with self.lock:
                 for i, line in enumerate(self.lines):
                     what, since = self.started.get(i, ("idle", time.monotonic()))
-                    line.set_description_str(f"  worker {i + 1}: {what} "
-                                             + (f"{time.monotonic() - since:4.0f} s" if what != "idle" else ""))
+                    line.set_description_str(
+                        f"  worker {i + 1}: {what} " + (f"{time.monotonic() - since:4.0f} s" if what != "idle" else "")
+                    )
 
     def close(self) -> None:
         self._stop.set()
@@ -121,8 +137,7 @@ class Progress:
         self.bar.close()
 
 
-def run_local(items: list, envs: list[dict[str, str]], work: Callable, describe: Callable,
-              report: Callable) -> list:
+def run_local(items: list, envs: list[dict[str, str]], work: Callable, describe: Callable, report: Callable) -> list:
     """Run ``work(item, env)`` for every item on ``len(envs)`` worker threads; return the results.
 
     Each worker owns one environment (one GPU, or a share of the cores) for its
@@ -158,16 +173,20 @@ def run_local(items: list, envs: list[dict[str, str]], work: Callable, describe:
 def dask_client(scheduler: str, jobs: int):
     """A Dask client: a LocalCluster, a running scheduler, or a Slurm/PBS cluster (dask-jobqueue)."""
     from distributed import Client, LocalCluster
+
     if scheduler == "local":
-        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        cluster = LocalCluster(
+            n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        )
         return Client(cluster)
     if scheduler in ("slurm", "pbs"):
         try:
             import dask_jobqueue
         except ImportError:
-            raise SystemExit(f"SCHEDULER={scheduler} needs dask-jobqueue: `pip install dask-jobqueue`, "
-                             "and its cluster settings in ~/.config/dask/jobqueue.yaml") from None
+            raise SystemExit(
+                f"SCHEDULER={scheduler} needs dask-jobqueue: `pip install dask-jobqueue`, "
+                "and its cluster settings in ~/.config/dask/jobqueue.yaml"
+            ) from None
         cluster_class = dask_jobqueue.SLURMCluster if scheduler == "slurm" else dask_jobqueue.PBSCluster
         cluster = cluster_class()
         cluster.scale(jobs=jobs)
@@ -175,8 +194,7 @@ def dask_client(scheduler: str, jobs: int):
     return Client(scheduler)
 
 
-def run_dask(items: list, scheduler: str, jobs: int, make_spec: Callable, finish: Callable,
-             report: Callable) -> list:
+def run_dask(items: list, scheduler: str, jobs: int, make_spec: Callable, finish: Callable, report: Callable) -> list:
     """Run the unit of work of every item on a Dask cluster; ``finish`` merges each result here."""
     from distributed import as_completed
 
@@ -185,15 +203,14 @@ def run_dask(items: list, scheduler: str, jobs: int, make_spec: Callable, finish
     client = dask_client(scheduler, jobs)
     try:
         specs = [make_spec(item) for item in items]
-        futures = {client.submit(run_unit, spec, pure=False, key=f"grade-{i}"): i
-                   for i, spec in enumerate(specs)}
+        futures = {client.submit(run_unit, spec, pure=False, key=f"grade-{i}"): i for i, spec in enumerate(specs)}
         progress = Progress(len(items), 0)
         results: list = [None] * len(items)
         for future in as_completed(futures):
             i = futures[future]
             try:
                 outcome = future.result()
-            except Exception as err:  # the worker died or raised: this submission only
+            except Exception as err:  # noqa: BLE001 - the worker died or raised: this submission only
                 outcome = {"code": None, "seconds": 0.0, "error": f"{type(err).__name__}: {err}"}
             results[i] = finish(items[i], specs[i], outcome)
             progress.done(0, report(results[i]))

@@ -21,9 +21,10 @@ from the folder that keeps its state (database, cookie secret), e.g. /srv/jupyte
 ``jupyterhub -f /path/to/jupyterhub_config.py``; JupyterHub needs `configurable-http-proxy` on PATH
 (npm). Serve it behind HTTPS on a real network.
 """
+
 import os
 
-c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
+c = get_config()
 
 INSTRUCTOR = os.environ.get("COURSE_INSTRUCTOR", "instructor")
 GROUP = os.environ.get("COURSE_GROUP", "seq2seq-attention")
@@ -56,9 +57,12 @@ def course_environment(spawner):
         config = {"JUPYTER_CONFIG_PATH": STUDENT_CONFIG_DIR} if STUDENT_CONFIG_DIR else {}
     spawner.cmd = [os.path.join(env_dir, "bin", "jupyterhub-singleuser")]
     # The environment's bin/ first: nbgrader runs `alembic`, kernels start from sys.executable.
-    spawner.environment = {**spawner.environment, **config, "COURSE_EXCHANGE": EXCHANGE,
-                           "PATH": os.pathsep.join([os.path.join(env_dir, "bin"), "/usr/local/bin",
-                                                    "/usr/bin", "/bin"])}
+    spawner.environment = {
+        **spawner.environment,
+        **config,
+        "COURSE_EXCHANGE": EXCHANGE,
+        "PATH": os.pathsep.join([os.path.join(env_dir, "bin"), "/usr/local/bin", "/usr/bin", "/bin"]),
+    }
 
 
 c.Spawner.pre_spawn_hook = course_environment

@@ -5,15 +5,17 @@ course and the shared exchange folder (the hub gives every server COURSE_EXCHANG
 Validate button the time limit the course configuration gives it (autograder/nbgrader_config.py):
 nbgrader's default of 30 s per cell would stop Validate in the training cell.
 """
+
 import os
 
-c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
+c = get_config()
 
 c.CourseDirectory.course_id = "seq2seq-attention"
 c.Exchange.root = os.environ.get("COURSE_EXCHANGE", "/srv/nbgrader/exchange")
 
 try:  # the lab library is in the students' environment; COURSE_PROFILE picks the profile
     from coursekit import profiles
+
     c.Validator.Execute.timeout = profiles.validate_cell_timeout()
 except (ImportError, ValueError):  # no lab library, or a misspelt COURSE_PROFILE
     c.Validator.Execute.timeout = 3600  # the cpu profile's longest cell

@@ -23,9 +23,11 @@ on the grader's side: the kernel only ever sees a request for evidence.
 The visible checks of each lab are in :mod:`.sentiment` and :mod:`.translation` (probes in
 :mod:`.translation_probes`); :mod:`.base` says what a check is.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from . import evidence
 from .base import Check, CheckFailed, attempt, raised
@@ -34,12 +36,14 @@ from .base import Check, CheckFailed, attempt, raised
 def catalog() -> dict[tuple[str, str], Check]:
     """Every visible check of every lab, by (lab, grade_id)."""
     from . import sentiment, translation
+
     return {(lab, c.grade_id): c for c in (*sentiment.CHECKS, *translation.CHECKS) for lab in c.labs}
 
 
 def probes() -> dict[str, Callable]:
     """Every probe of every lab, by name (what a request's ``"probe"`` names)."""
     from . import sentiment, translation_probes
+
     return {**sentiment.PROBES, **translation_probes.PROBES}
 
 
@@ -69,8 +73,9 @@ def check(grade_id: str, profile: Any, **objects: Any) -> None:
         return
     found = catalog().get((profile.lab, grade_id))
     if found is None:
-        raise CheckFailed(f"{grade_id!r} is not a check of the {profile.lab} lab (hidden checks run only "
-                          f"when the notebook is graded)")
+        raise CheckFailed(
+            f"{grade_id!r} is not a check of the {profile.lab} lab (hidden checks run only when the notebook is graded)"
+        )
     request = found.request(None, {**profile.settings, "profile": profile.name})
     gathered = evidence.decode(evidence.encode(run_probe(request, objects)))
     truth = found.truth(request, None) if found.truth else {}

@@ -1,8 +1,10 @@
 """What a check is made of (shared by the labs' check modules and the grader's hidden checks)."""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 
 class CheckFailed(AssertionError):
@@ -22,6 +24,7 @@ class Check:
     * ``truth(request, data_dir)``: what the verdict scores against and the kernel must not
       see while grading (labels, reference translations); None when there is nothing.
     """
+
     grade_id: str
     labs: tuple[str, ...]
     request: Callable[[Any, Mapping], dict]

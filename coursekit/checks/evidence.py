@@ -11,6 +11,7 @@ the check cell's outputs and removes it before anything is shown to anybody.
 The grader's request file (its path in :data:`REQUESTS_VAR`) says which checks to
 gather evidence for and with which inputs; its presence is what "grading mode" means.
 """
+
 from __future__ import annotations
 
 import base64
@@ -52,8 +53,13 @@ def encode(value: Any) -> Any:
         array = np.ascontiguousarray(value)
         if array.dtype.name not in DTYPES:
             return encode(array.tolist())
-        return {"__ndarray__": {"dtype": array.dtype.name, "shape": list(array.shape),
-                                "data": base64.b64encode(array.tobytes()).decode("ascii")}}
+        return {
+            "__ndarray__": {
+                "dtype": array.dtype.name,
+                "shape": list(array.shape),
+                "data": base64.b64encode(array.tobytes()).decode("ascii"),
+            }
+        }
     if isinstance(value, np.generic):
         return encode(value.item())
     if isinstance(value, dict):
@@ -112,7 +118,7 @@ def decode(value: Any, limit: int = LIMIT) -> Any:
         dtype, shape, data = record["dtype"], record["shape"], record["data"]
         if dtype not in DTYPES or not isinstance(data, str) or not isinstance(shape, list):
             raise MalformedEvidence(f"array of type {dtype!r} is not accepted")
-        if not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n for n in shape):
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
             raise MalformedEvidence("malformed array shape")
         spend(len(data))
         try:
@@ -135,5 +141,6 @@ def hand_out(grade_id: str, nonce: str, evidence: dict) -> None:
     """Publish one check's evidence as a display output of the running cell."""
     from IPython.display import publish_display_data
 
-    publish_display_data({MIME: record(grade_id, nonce, evidence),
-                          "text/plain": f"[evidence for {grade_id}, handed to the grader]"})
+    publish_display_data(
+        {MIME: record(grade_id, nonce, evidence), "text/plain": f"[evidence for {grade_id}, handed to the grader]"}
+    )

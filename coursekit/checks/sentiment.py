@@ -13,6 +13,7 @@ Probes (run in the kernel, decide nothing):
 The hidden check of this lab has its verdict on the grader's side only; it uses
 the ``attention_layer`` probe like the visible ones.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,6 +30,7 @@ N_REVIEWS = 10
 
 
 # --------------------------------------------------------------------------- probes
+
 
 def probe_attention_layer(request: dict, objects: dict) -> dict:
     """Build ``objects[request["layer"]](units)``, call it, and return its outputs (or its error)."""
@@ -68,6 +70,7 @@ def probe_attention_layer(request: dict, objects: dict) -> dict:
 
 def _test_texts(indices) -> list[str]:
     from .. import data
+
     texts = data.load_imdb()["test"].texts
     return [texts[int(i)] for i in indices]
 
@@ -82,8 +85,9 @@ def probe_review_logits(request: dict, objects: dict) -> dict:
     def predict():
         tokens = np.asarray(objects["tokens"])[np.asarray(request["indices"], int)]
         forward = tf.function(lambda t: model(t, training=False)[0], reduce_retracing=True)
-        return np.concatenate([np.asarray(forward(tokens[i:i + step]), "float32").reshape(-1)
-                               for i in range(0, len(tokens), step)])
+        return np.concatenate(
+            [np.asarray(forward(tokens[i : i + step]), "float32").reshape(-1) for i in range(0, len(tokens), step)]
+        )
 
     logits, error = attempt(predict)
     return {"raised": error} if error else {"logits": logits}
@@ -97,20 +101,23 @@ def probe_top_words(request: dict, objects: dict) -> dict:
         texts = _test_texts(range(n))
         tokens = np.asarray(objects["encode_texts"](texts), "int32")
         _, weights = objects["model"](tokens, training=False)
-        return {"tokens": tokens, "weights": np.asarray(weights, "float32"),
-                "words": [list(map(str, objects["last_words"](t))) for t in texts],
-                "top_words": [list(map(str, row)) for row in objects["top_words"]],
-                "highlighted": [str(text) for text in objects["highlighted_reviews"]]}
+        return {
+            "tokens": tokens,
+            "weights": np.asarray(weights, "float32"),
+            "words": [list(map(str, objects["last_words"](t))) for t in texts],
+            "top_words": [list(map(str, row)) for row in objects["top_words"]],
+            "highlighted": [str(text) for text in objects["highlighted_reviews"]],
+        }
 
     found, error = attempt(gather)
     return {"raised": error} if error else found
 
 
-PROBES = {"attention_layer": probe_attention_layer, "review_logits": probe_review_logits,
-          "top_words": probe_top_words}
+PROBES = {"attention_layer": probe_attention_layer, "review_logits": probe_review_logits, "top_words": probe_top_words}
 
 
 # --------------------------------------------------------------------------- requests
+
 
 def attention_request(rng, batch, length, units, seed, lengths=None) -> dict:
     """Inputs for the ``attention_layer`` probe: random query and values (fixed by ``seed`` when
@@ -118,8 +125,14 @@ def attention_request(rng, batch, length, units, seed, lengths=None) -> dict:
     rng = rng if rng is not None else np.random.default_rng(seed)
     query = rng.normal(size=(batch, units)).astype("float32")
     values = rng.normal(size=(batch, length, units)).astype("float32")
-    request = {"probe": "attention_layer", "layer": "LuongAttention", "units": units,
-               "query": query, "values": values, "mask": None}
+    request = {
+        "probe": "attention_layer",
+        "layer": "LuongAttention",
+        "units": units,
+        "query": query,
+        "values": values,
+        "mask": None,
+    }
     if lengths is not None:
         mask = np.arange(length)[None, :] < np.asarray(lengths)[:, None]
         values[~mask] = 0.0  # padded steps look like the GRU's outputs there
@@ -153,8 +166,12 @@ def request_padding(rng, settings):
 def request_accuracy(rng, settings):
     n = settings["test_limit"] or 25_000
     order = np.arange(n) if rng is None else rng.permutation(n)
-    return {"probe": "review_logits", "indices": order.astype("int32"),
-            "batch": int(settings["predict_batch_size"]), "profile": settings.get("profile", "")}
+    return {
+        "probe": "review_logits",
+        "indices": order.astype("int32"),
+        "batch": int(settings["predict_batch_size"]),
+        "profile": settings.get("profile", ""),
+    }
 
 
 def request_top_words(rng, settings):
@@ -163,6 +180,7 @@ def request_top_words(rng, settings):
 
 # --------------------------------------------------------------------------- verdicts
 
+
 def layer_outputs(request: dict, ev: dict) -> tuple[np.ndarray, np.ndarray]:
     """The (context, weights) the layer returned, or :class:`CheckFailed` saying why there are none."""
     name = request.get("layer", "LuongAttention")
@@ -170,19 +188,26 @@ def layer_outputs(request: dict, ev: dict) -> tuple[np.ndarray, np.ndarray]:
     error = ev.get("raised") or {}
     kind, message = error.get("type", ""), error.get("message", "")
     if kind == "NotImplementedError" and stage in ("build", "call"):
-        raise CheckFailed(f"{name} is not implemented yet: replace `raise NotImplementedError()` in "
-                          f"__init__ and call with your code.")
+        raise CheckFailed(
+            f"{name} is not implemented yet: replace `raise NotImplementedError()` in __init__ and call with your code."
+        )
     if stage == "call" and kind == "TypeError" and request.get("mask") is not None and "mask" in message:
-        raise CheckFailed(f"{name}.call must accept a `mask` keyword (shape (batch, max_len), True for "
-                          f"real tokens) so that padding gets no attention: "
-                          f"def call(self, query, values, mask=None).")
+        raise CheckFailed(
+            f"{name}.call must accept a `mask` keyword (shape (batch, max_len), True for "
+            f"real tokens) so that padding gets no attention: "
+            f"def call(self, query, values, mask=None)."
+        )
     if stage in ("build", "call", "weights"):
-        what = {"build": f"{name}({request.get('units')})", "call": f"calling {name}",
-                "weights": f"setting the weights of {name}"}[stage]
+        what = {
+            "build": f"{name}({request.get('units')})",
+            "call": f"calling {name}",
+            "weights": f"setting the weights of {name}",
+        }[stage]
         raise CheckFailed(f"{what} raised {kind}" + (f": {message}" if message else ""))
     if stage == "returned":
-        raise CheckFailed(f"{name}.call must return a pair (context_vector, attention_weights); "
-                          f"it returned {ev.get('returned')}.")
+        raise CheckFailed(
+            f"{name}.call must return a pair (context_vector, attention_weights); it returned {ev.get('returned')}."
+        )
     context, weights = ev.get("context"), ev.get("weights")
     if not isinstance(context, np.ndarray) or not isinstance(weights, np.ndarray):
         raise CheckFailed(f"{name}.call must return two tensors (context_vector, attention_weights)")
@@ -191,8 +216,10 @@ def layer_outputs(request: dict, ev: dict) -> tuple[np.ndarray, np.ndarray]:
 
 def _weights_2d(weights: np.ndarray, batch: int, length: int) -> np.ndarray:
     if weights.size != batch * length:
-        raise CheckFailed(f"attention_weights should hold one weight per position, (batch, max_len, 1) = "
-                          f"{(batch, length, 1)}; got shape {weights.shape}")
+        raise CheckFailed(
+            f"attention_weights should hold one weight per position, (batch, max_len, 1) = "
+            f"{(batch, length, 1)}; got shape {weights.shape}"
+        )
     return weights.reshape(batch, length).astype("float64")
 
 
@@ -200,12 +227,16 @@ def verdict_shapes(request: dict, ev: dict, truth: dict) -> str:
     context, weights = layer_outputs(request, ev)
     (batch, units), length = np.shape(request["query"]), np.shape(request["values"])[1]
     if context.shape != (batch, units):
-        raise CheckFailed(f"context_vector should have shape (batch, units) = {(batch, units)}, got "
-                          f"{context.shape}. Did you sum the weighted values over the time axis (axis=1)?")
+        raise CheckFailed(
+            f"context_vector should have shape (batch, units) = {(batch, units)}, got "
+            f"{context.shape}. Did you sum the weighted values over the time axis (axis=1)?"
+        )
     if weights.shape != (batch, length, 1):
-        raise CheckFailed(f"attention_weights should have shape (batch, max_len, 1) = {(batch, length, 1)}, "
-                          f"got {weights.shape}. Add a trailing axis with [:, :, tf.newaxis] or "
-                          f"tf.expand_dims(..., -1).")
+        raise CheckFailed(
+            f"attention_weights should have shape (batch, max_len, 1) = {(batch, length, 1)}, "
+            f"got {weights.shape}. Add a trailing axis with [:, :, tf.newaxis] or "
+            f"tf.expand_dims(..., -1)."
+        )
     if context.dtype != np.float32 or weights.dtype != np.float32:
         raise CheckFailed(f"outputs should be float32, got {context.dtype} and {weights.dtype}")
     return "Shapes and dtypes are right."
@@ -219,9 +250,11 @@ def verdict_sum_to_one(request: dict, ev: dict, truth: dict) -> str:
         raise CheckFailed("attention weights must be probabilities: apply a softmax to the scores")
     sums = weights.sum(axis=1)
     if not np.allclose(sums, 1.0, atol=1e-4):
-        raise CheckFailed(f"for each review the weights over the max_len positions should sum to 1, got "
-                          f"sums {np.round(sums, 3)}. Take the softmax over the time axis (axis=1 of the "
-                          f"(batch, max_len) scores), not the last axis.")
+        raise CheckFailed(
+            f"for each review the weights over the max_len positions should sum to 1, got "
+            f"sums {np.round(sums, 3)}. Take the softmax over the time axis (axis=1 of the "
+            f"(batch, max_len) scores), not the last axis."
+        )
     return "Weights sum to one over time."
 
 
@@ -230,9 +263,11 @@ def verdict_padding(request: dict, ev: dict, truth: dict) -> str:
     mask = np.asarray(request["mask"], bool)
     weights = _weights_2d(weights, *mask.shape)
     if not np.all(np.isfinite(weights)) or weights[~mask].max(initial=0.0) >= 1e-6:
-        raise CheckFailed(f"padded positions got up to {np.nanmax(weights[~mask]):.3g} of the attention. "
-                          f"Where mask is False, replace the score by a large negative number (e.g. -1e9) "
-                          f"before the softmax.")
+        raise CheckFailed(
+            f"padded positions got up to {np.nanmax(weights[~mask]):.3g} of the attention. "
+            f"Where mask is False, replace the score by a large negative number (e.g. -1e9) "
+            f"before the softmax."
+        )
     if not np.allclose(np.where(mask, weights, 0.0).sum(axis=1), 1.0, atol=1e-4):
         raise CheckFailed("the weights of the real tokens should sum to 1 for every review")
     return "Padding gets no attention."
@@ -240,6 +275,7 @@ def verdict_padding(request: dict, ev: dict, truth: dict) -> str:
 
 def truth_accuracy(request: dict, data_dir) -> dict:
     from .. import data
+
     labels = data.load_imdb(data_dir=data_dir)["test"].labels
     if labels is None:
         raise RuntimeError("the test labels are withheld here")
@@ -252,16 +288,23 @@ def verdict_accuracy(request: dict, ev: dict, truth: dict) -> str:
         raise CheckFailed(f"predicting the test reviews with `model` raised {error['type']}: {error['message']}")
     logits, labels = ev.get("logits"), truth["labels"]
     if not isinstance(logits, np.ndarray) or logits.shape != labels.shape or logits.dtype.kind != "f":
-        raise CheckFailed(f"the model should give one logit per requested review ({labels.shape[0]:,}), "
-                          f"got {getattr(logits, 'shape', type(logits).__name__)}")
+        raise CheckFailed(
+            f"the model should give one logit per requested review ({labels.shape[0]:,}), "
+            f"got {getattr(logits, 'shape', type(logits).__name__)}"
+        )
     accuracy = float(np.mean((np.nan_to_num(logits, nan=-np.inf) >= 0.0) == (labels == 1)))
     if accuracy < THRESHOLD:
-        hint = ("" if request.get("profile") != "smoke" else
-                " (profile 'smoke' trains for seconds on 512 reviews and is not expected to reach 0.80; "
-                "run with COURSE_PROFILE=cpu or full)")
-        raise CheckFailed(f"test accuracy is {accuracy:.4f}, below the required 0.80{hint}. If your attention "
-                          f"tests pass, check that nothing else was changed; the cpu profile reaches about "
-                          f"0.84 with a correct layer.")
+        hint = (
+            ""
+            if request.get("profile") != "smoke"
+            else " (profile 'smoke' trains for seconds on 512 reviews and is not expected to reach 0.80; "
+            "run with COURSE_PROFILE=cpu or full)"
+        )
+        raise CheckFailed(
+            f"test accuracy is {accuracy:.4f}, below the required 0.80{hint}. If your attention "
+            f"tests pass, check that nothing else was changed; the cpu profile reaches about "
+            f"0.84 with a correct layer."
+        )
     return f"Test accuracy {accuracy:.4f} >= 0.80 on {labels.shape[0]:,} reviews."
 
 
@@ -271,17 +314,25 @@ RED = re.compile(r"\x1b\[31m(.*?)\x1b\[0m")
 def verdict_top_words(request: dict, ev: dict, truth: dict) -> str:
     if ev.get("raised"):
         error = ev["raised"]
-        raise CheckFailed(f"top_words, highlighted_reviews or the model are not ready: {error['type']}: "
-                          f"{error['message']}")
+        raise CheckFailed(
+            f"top_words, highlighted_reviews or the model are not ready: {error['type']}: {error['message']}"
+        )
     n, k = int(request["reviews"]), int(request["k"])
     tokens, weights, words = ev.get("tokens"), ev.get("weights"), ev.get("words")
     listed, printed = ev.get("top_words"), ev.get("highlighted")
     if not (isinstance(listed, list) and isinstance(printed, list) and len(listed) == n and len(printed) == n):
-        raise CheckFailed(f"top_words and highlighted_reviews should hold one entry for each of the first "
-                          f"{n} test reviews")
-    if not (isinstance(tokens, np.ndarray) and isinstance(weights, np.ndarray) and tokens.ndim == 2
-            and tokens.shape[0] == n and weights.shape == tokens.shape and isinstance(words, list)
-            and len(words) == n):
+        raise CheckFailed(
+            f"top_words and highlighted_reviews should hold one entry for each of the first {n} test reviews"
+        )
+    if not (
+        isinstance(tokens, np.ndarray)
+        and isinstance(weights, np.ndarray)
+        and tokens.ndim == 2
+        and tokens.shape[0] == n
+        and weights.shape == tokens.shape
+        and isinstance(words, list)
+        and len(words) == n
+    ):
         raise CheckFailed("the model should give one attention weight per token of each review")
     for i in range(n):
         real = np.flatnonzero(tokens[i] != 0)
@@ -290,12 +341,15 @@ def verdict_top_words(request: dict, ev: dict, truth: dict) -> str:
         top = min(k, len(real))
         expected = [words[i][p] for p in real[np.argsort(-weights[i][real], kind="stable")[:top]]]
         if not isinstance(listed[i], list) or Counter(listed[i]) != Counter(expected):
-            raise CheckFailed(f"review {i}: top_words should be the {top} highest-weight non-padding words "
-                              f"{expected}, got {listed[i]}")
+            raise CheckFailed(
+                f"review {i}: top_words should be the {top} highest-weight non-padding words "
+                f"{expected}, got {listed[i]}"
+            )
         marked = RED.findall(printed[i]) if isinstance(printed[i], str) else None
         if marked is None or Counter(marked) != Counter(expected):
-            raise CheckFailed(f"review {i}: the printed text should mark exactly those {top} words in red, "
-                              f"it marks {marked}")
+            raise CheckFailed(
+                f"review {i}: the printed text should mark exactly those {top} words in red, it marks {marked}"
+            )
     return f"The top-{k} words are the most-attended real tokens and are highlighted."
 
 
@@ -306,4 +360,3 @@ CHECKS = (
     Check("test_accuracy_at_least_0_80", LABS, request_accuracy, verdict_accuracy, truth_accuracy),
     Check("top10_words_are_most_attended", LABS, request_top_words, verdict_top_words),
 )
-

@@ -6,6 +6,7 @@ of requested lengths, random queries and keys, held-out sentences. While grading
 the inputs are drawn afresh and the BLEU references stay with the grader: the
 kernel translates the requested held-out sentences and the grader scores them.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,6 +20,7 @@ SEED = 42
 
 
 # --------------------------------------------------------------------------- verdicts
+
 
 def _failed_if_raised(ev: dict, what: str) -> None:
     if ev.get("raised"):
@@ -46,24 +48,31 @@ def verdict_encoder(request: dict, ev: dict, truth: dict) -> str:
     batch, src_len = source.shape
     outputs = _array(ev.get("outputs"), "the encoder outputs")
     if outputs.shape != (batch, src_len, units):
-        raise CheckFailed(f"encoder outputs should have shape (batch, src_len, units) = {(batch, src_len, units)}, "
-                          f"got {outputs.shape}; did the recurrent layer get return_sequences=True?")
+        raise CheckFailed(
+            f"encoder outputs should have shape (batch, src_len, units) = {(batch, src_len, units)}, "
+            f"got {outputs.shape}; did the recurrent layer get return_sequences=True?"
+        )
     state = ev.get("state") or []
     if request["state"] == "tensor" and ev.get("state_is_list"):
         raise CheckFailed("the encoder state should be one (batch, units) tensor, not a list")
     if request["state"] == "list":
         parts = 2 if str(ev.get("cell")).lower() == "lstm" else 1
         if not ev.get("state_is_list") or len(state) != parts:
-            raise CheckFailed(f"the {str(ev.get('cell')).upper()} state should be a list of {parts} tensor(s), "
-                              f"got {len(state)}")
+            raise CheckFailed(
+                f"the {str(ev.get('cell')).upper()} state should be a list of {parts} tensor(s), got {len(state)}"
+            )
     for part in state:
         if _array(part, "the state").shape != (batch, units):
-            raise CheckFailed(f"each state part should have shape (batch, units) = {(batch, units)}, got "
-                              f"{part.shape}; did the recurrent layer get return_state=True?")
+            raise CheckFailed(
+                f"each state part should have shape (batch, units) = {(batch, units)}, got "
+                f"{part.shape}; did the recurrent layer get return_state=True?"
+            )
     last = (source != 0).sum(axis=1) - 1
     if not np.allclose(outputs[np.arange(batch), last], state[0], atol=1e-5):
-        raise CheckFailed("the final state should equal the output at the last non-padding character; is the "
-                          "padding mask passed to the recurrent layer?")
+        raise CheckFailed(
+            "the final state should equal the output at the last non-padding character; is the "
+            "padding mask passed to the recurrent layer?"
+        )
     return "The encoder returns one vector per source position and the state after the last character."
 
 
@@ -73,8 +82,10 @@ def verdict_bahdanau_attention(request: dict, ev: dict, truth: dict) -> str:
     batch, src_len = source.shape
     weights = _array(ev.get("weights"), "the attention weights")
     if weights.shape != (batch, src_len, 1):
-        raise CheckFailed(f"attention weights should have shape (batch, src_len, 1) = {(batch, src_len, 1)}, got "
-                          f"{weights.shape}; the softmax must run over the source axis (axis=1)")
+        raise CheckFailed(
+            f"attention weights should have shape (batch, src_len, 1) = {(batch, src_len, 1)}, got "
+            f"{weights.shape}; the softmax must run over the source axis (axis=1)"
+        )
     if not np.allclose(weights.sum(axis=1), 1.0, atol=1e-5):
         raise CheckFailed("the weights of each sentence must sum to 1 over the source axis")
     if not np.all(weights[source == 0] < 1e-6):
@@ -90,9 +101,11 @@ def verdict_bahdanau_decoder(request: dict, ev: dict, truth: dict) -> str:
     batch, tgt_len = len(request["target_lengths"]), max(request["target_lengths"])
     expected = [batch, tgt_len - 1, ev.get("vocab")]
     if ev.get("logits_shape") != expected:
-        raise CheckFailed(f"decoder logits should have shape (batch, tgt_len - 1, vocab) = {tuple(expected)}, got "
-                          f"{ev.get('logits_shape')}; the inputs are target[:, :-1] and the projection has one "
-                          f"unit per English word")
+        raise CheckFailed(
+            f"decoder logits should have shape (batch, tgt_len - 1, vocab) = {tuple(expected)}, got "
+            f"{ev.get('logits_shape')}; the inputs are target[:, :-1] and the projection has one "
+            f"unit per English word"
+        )
     if ev.get("attention_shape") != [batch, tgt_len - 1, source.shape[1]]:
         raise CheckFailed(f"the decoder should return one attention row per step, got {ev.get('attention_shape')}")
     return "Teacher forcing gives one row of vocabulary logits and one attention row per step."
@@ -104,8 +117,10 @@ def verdict_luong_weights(request: dict, ev: dict, truth: dict) -> str:
     batch, tgt_len = len(request["target_lengths"]), max(request["target_lengths"])
     weights = _array(ev.get("weights"), "the attention weights")
     if weights.shape != (batch, tgt_len - 1, source.shape[1]):
-        raise CheckFailed(f"weights should be (batch, tgt_len - 1, src_len) = {(batch, tgt_len - 1, source.shape[1])}, "
-                          f"got {weights.shape}")
+        raise CheckFailed(
+            f"weights should be (batch, tgt_len - 1, src_len) = {(batch, tgt_len - 1, source.shape[1])}, "
+            f"got {weights.shape}"
+        )
     if not np.allclose(weights.sum(axis=-1), 1.0, atol=1e-5):
         raise CheckFailed("each step's weights must sum to 1 over the source positions (softmax axis=-1)")
     if not np.all(weights[np.broadcast_to((source == 0)[:, None, :], weights.shape)] < 1e-6):
@@ -118,22 +133,32 @@ def verdict_luong_decoder(request: dict, ev: dict, truth: dict) -> str:
     batch, tgt_len = len(request["target_lengths"]), max(request["target_lengths"])
     expected = [batch, tgt_len - 1, ev.get("vocab")]
     if ev.get("logits_shape") != expected:
-        raise CheckFailed(f"logits should be (batch, tgt_len - 1, vocab) = {tuple(expected)}, got "
-                          f"{ev.get('logits_shape')}")
+        raise CheckFailed(
+            f"logits should be (batch, tgt_len - 1, vocab) = {tuple(expected)}, got {ev.get('logits_shape')}"
+        )
     forced, stepwise = _array(ev.get("teacher_forced"), "the logits"), _array(ev.get("stepwise"), "the logits")
     if forced.shape != stepwise.shape or not np.allclose(stepwise, forced, atol=1e-4):
-        raise CheckFailed("one step at a time (feeding the state back) should equal the teacher-forced block; "
-                          "is the state passed as initial_state?")
+        raise CheckFailed(
+            "one step at a time (feeding the state back) should equal the teacher-forced block; "
+            "is the state passed as initial_state?"
+        )
     return "Teacher forcing and step-by-step decoding give the same logits."
 
 
 def request_luong_scores(rng, settings) -> dict:
     draw = np.random.default_rng(0) if rng is None else rng
-    batch, steps, length, units = (2, 3, 5, 8) if rng is None else (
-        int(draw.integers(1, 4)), int(draw.integers(1, 5)), int(draw.integers(2, 8)), int(draw.integers(4, 12)))
-    return {"probe": "luong_scores", "units": units, "unknown_score": "location",
-            "queries": draw.normal(size=(batch, steps, units)).astype("float32"),
-            "sources": draw.normal(size=(batch, length, units)).astype("float32")}
+    batch, steps, length, units = (
+        (2, 3, 5, 8)
+        if rng is None
+        else (int(draw.integers(1, 4)), int(draw.integers(1, 5)), int(draw.integers(2, 8)), int(draw.integers(4, 12)))
+    )
+    return {
+        "probe": "luong_scores",
+        "units": units,
+        "unknown_score": "location",
+        "queries": draw.normal(size=(batch, steps, units)).astype("float32"),
+        "sources": draw.normal(size=(batch, length, units)).astype("float32"),
+    }
 
 
 def verdict_luong_scores(request: dict, ev: dict, truth: dict) -> str:
@@ -151,12 +176,14 @@ def verdict_luong_scores(request: dict, ev: dict, truth: dict) -> str:
             elif score == "general":
                 expected = np.einsum("btu,bsu->bts", queries, sources @ w["W_a"])  # Keras applies x @ kernel
             else:
-                hidden = np.tanh((queries @ w["W_q"] + w.get("b_q", 0.0))[:, :, None, :]
-                                 + (sources @ w["W_k"])[:, None, :, :])
+                hidden = np.tanh(
+                    (queries @ w["W_q"] + w.get("b_q", 0.0))[:, :, None, :] + (sources @ w["W_k"])[:, None, :, :]
+                )
                 expected = (hidden @ w["v_a"])[..., 0]
         except (KeyError, ValueError, TypeError):
-            raise CheckFailed(f"{score}: the layer's weights are not where the formula needs them "
-                              f"(W_a; W_q, W_k, v_a)") from None
+            raise CheckFailed(
+                f"{score}: the layer's weights are not where the formula needs them (W_a; W_q, W_k, v_a)"
+            ) from None
         if not np.allclose(got, expected, rtol=1e-4, atol=1e-4):
             raise CheckFailed(f"the {score} score does not match its formula")
     if (ev.get("unknown") or {}).get("type") != "ValueError":
@@ -165,8 +192,12 @@ def verdict_luong_scores(request: dict, ev: dict, truth: dict) -> str:
 
 
 def request_greedy_beam(rng, settings) -> dict:
-    return {"probe": "greedy_beam", "from_first": 200, "sentences": 20,
-            "seed": 0 if rng is None else int(rng.integers(2**31))}
+    return {
+        "probe": "greedy_beam",
+        "from_first": 200,
+        "sentences": 20,
+        "seed": 0 if rng is None else int(rng.integers(2**31)),
+    }
 
 
 def verdict_greedy_beam(request: dict, ev: dict, truth: dict) -> str:
@@ -174,11 +205,14 @@ def verdict_greedy_beam(request: dict, ev: dict, truth: dict) -> str:
     pairs = ev.get("pairs") or []
     for pair in pairs:
         if pair["beam"] != pair["greedy"]:
-            raise CheckFailed(f"for {pair['sentence']!r} greedy and beam search with width 1 differ; with k=1 the "
-                              f"best extension must be the argmax and the search must stop at the first <end>")
+            raise CheckFailed(
+                f"for {pair['sentence']!r} greedy and beam search with width 1 differ; with k=1 the "
+                f"best extension must be the argmax and the search must stop at the first <end>"
+            )
         a, b = pair["beam_attention"], pair["greedy_attention"]
-        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
-                and np.array_equal(a, b)):
+        if not (
+            isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b)
+        ):
             raise CheckFailed(f"attention differs between greedy and beam(k=1) for {pair['sentence']!r}")
     if len(pairs) < 10:
         raise CheckFailed(f"only {len(pairs)} held-out sentences could be encoded; expected at least 10")
@@ -186,28 +220,39 @@ def verdict_greedy_beam(request: dict, ev: dict, truth: dict) -> str:
 
 
 def request_translate(rng, settings) -> dict:
-    return {"probe": "translate", "sentences": ["我有一隻貓。"], "beam_widths": [1, int(settings["beam_width"])],
-            "bad": [["", "empty"], ["我愛𠀋。", "𠀋"]]}
+    return {
+        "probe": "translate",
+        "sentences": ["我有一隻貓。"],
+        "beam_widths": [1, int(settings["beam_width"])],
+        "bad": [["", "empty"], ["我愛𠀋。", "𠀋"]],
+    }
 
 
 def verdict_translate(request: dict, ev: dict, truth: dict) -> str:
     from ..nmt import END, START
+
     for entry in ev.get("results") or []:
         if entry.get("raised"):
             if entry["raised"]["type"] == "ValueError":
                 continue  # a character the (smoke-sized) training data never had
-            raise CheckFailed(f"translate({entry['sentence']!r}, beam_width={entry['k']}) raised "
-                              f"{entry['raised']['type']}: {entry['raised']['message']}")
+            raise CheckFailed(
+                f"translate({entry['sentence']!r}, beam_width={entry['k']}) raised "
+                f"{entry['raised']['type']}: {entry['raised']['message']}"
+            )
         words = str(entry.get("text", "")).split()
         if START in words or END in words:
-            raise CheckFailed(f"translate({entry['sentence']!r}, beam_width={entry['k']}) returned "
-                              f"{entry['text']!r}; strip <start> and <end>")
+            raise CheckFailed(
+                f"translate({entry['sentence']!r}, beam_width={entry['k']}) returned "
+                f"{entry['text']!r}; strip <start> and <end>"
+            )
         if len(words) > int(ev.get("max_words", 0)):
             raise CheckFailed(f"the translation of {entry['sentence']!r} exceeds the length cap")
         if entry.get("attention_shape") != [len(words), entry["characters"]]:
-            raise CheckFailed(f"attention should have one row per output word and one column per character, got "
-                              f"{entry.get('attention_shape')} for {len(words)} words and {entry['characters']} "
-                              f"characters")
+            raise CheckFailed(
+                f"attention should have one row per output word and one column per character, got "
+                f"{entry.get('attention_shape')} for {len(words)} words and {entry['characters']} "
+                f"characters"
+            )
     refused = ev.get("refused") or []
     for (bad, hint), error in zip(request["bad"], refused + [None] * len(request["bad"])):
         if not error or error.get("type") != "ValueError":
@@ -219,17 +264,28 @@ def verdict_translate(request: dict, ev: dict, truth: dict) -> str:
 
 def _evaluation(settings, data_dir=None):
     from .. import data, nmt
-    prepared = nmt.prepare(data.load_tatoeba(data_dir=data_dir), SEED, min_word_count=settings["min_word_count"],
-                           max_train_pairs=settings["max_train_pairs"])
+
+    prepared = nmt.prepare(
+        data.load_tatoeba(data_dir=data_dir),
+        SEED,
+        min_word_count=settings["min_word_count"],
+        max_train_pairs=settings["max_train_pairs"],
+    )
     return prepared.evaluation_set(settings["eval_limit"])
 
 
 def request_bleu(rng, settings) -> dict:
     sources, _, _ = _evaluation(settings)
     order = np.arange(len(sources)) if rng is None else rng.permutation(len(sources))
-    return {"probe": "translations", "sources": [sources[i] for i in order], "floor": float(settings["bleu_floor"]),
-            "profile": settings.get("profile", ""), "min_word_count": settings["min_word_count"],
-            "max_train_pairs": settings["max_train_pairs"], "eval_limit": settings["eval_limit"]}
+    return {
+        "probe": "translations",
+        "sources": [sources[i] for i in order],
+        "floor": float(settings["bleu_floor"]),
+        "profile": settings.get("profile", ""),
+        "min_word_count": settings["min_word_count"],
+        "max_train_pairs": settings["max_train_pairs"],
+        "eval_limit": settings["eval_limit"],
+    }
 
 
 def truth_bleu(request: dict, data_dir) -> dict:
@@ -242,22 +298,30 @@ def truth_bleu(request: dict, data_dir) -> dict:
 
 def verdict_bleu(request: dict, ev: dict, truth: dict) -> str:
     from ..nmt import corpus_bleu
+
     _failed_if_raised(ev, "translating the held-out sentences")
     references, translations = truth["references"], ev.get("translations")
     if None in references:
         raise CheckFailed("the grader asked for a sentence it has no reference for")
     if not isinstance(translations, list) or len(translations) != len(references):
-        raise CheckFailed(f"expected one translation per requested sentence ({len(references):,}), got "
-                          f"{len(translations) if isinstance(translations, list) else translations!r}")
+        raise CheckFailed(
+            f"expected one translation per requested sentence ({len(references):,}), got "
+            f"{len(translations) if isinstance(translations, list) else translations!r}"
+        )
     hypotheses = [t if isinstance(t, str) else "" for t in translations]  # refused: scored as empty
     bleu = corpus_bleu(hypotheses, references).score
     if bleu < request["floor"]:
-        hint = ("The smoke profile only checks the plumbing and is not expected to pass this check; run with "
-                "COURSE_PROFILE=cpu (or full)." if request.get("profile") == "smoke" else
-                "Train for the profile's full number of epochs (delete a stale checkpoint) and check the loss "
-                "goes down.")
-        raise CheckFailed(f"greedy BLEU on the held-out split is {bleu:.2f}, below the floor of {request['floor']} "
-                          f"for profile '{request.get('profile')}'. {hint}")
+        hint = (
+            "The smoke profile only checks the plumbing and is not expected to pass this check; run with "
+            "COURSE_PROFILE=cpu (or full)."
+            if request.get("profile") == "smoke"
+            else "Train for the profile's full number of epochs (delete a stale checkpoint) and check the loss "
+            "goes down."
+        )
+        raise CheckFailed(
+            f"greedy BLEU on the held-out split is {bleu:.2f}, below the floor of {request['floor']} "
+            f"for profile '{request.get('profile')}'. {hint}"
+        )
     return f"Greedy BLEU {bleu:.2f} on {len(references):,} held-out sentences (floor {request['floor']})."
 
 
@@ -267,8 +331,14 @@ def request_batch(rng, settings, probe: str, seed: int, **extra) -> dict:
     batch = 5 if rng is None else int(draw.integers(3, 8))
     lengths = [int(n) for n in draw.integers(2, 14, size=batch)]
     lengths[int(draw.integers(batch))] = 14  # one full row, the others padded
-    return {"probe": probe, "lengths": lengths, "target_lengths": [int(n) for n in draw.integers(3, 9, size=batch)],
-            "seed": int(draw.integers(2**31)), "units": int(settings["units"]), **extra}
+    return {
+        "probe": probe,
+        "lengths": lengths,
+        "target_lengths": [int(n) for n in draw.integers(3, 9, size=batch)],
+        "seed": int(draw.integers(2**31)),
+        "units": int(settings["units"]),
+        **extra,
+    }
 
 
 def _batch(probe, seed, **extra):
@@ -282,8 +352,12 @@ CHECKS = (
     Check("translate_returns_clean_text", BAHDANAU, request_translate, verdict_translate),
     Check("encoder_output_and_state_shapes", LUONG, _batch("encoder", 20, state="list"), verdict_encoder),
     Check("luong_scores_match_their_formulas", LUONG, request_luong_scores, verdict_luong_scores),
-    Check("luong_weights_sum_to_one_and_ignore_padding", LUONG, _batch("luong_decoder", 21, steps=3),
-          verdict_luong_weights),
+    Check(
+        "luong_weights_sum_to_one_and_ignore_padding",
+        LUONG,
+        _batch("luong_decoder", 21, steps=3),
+        verdict_luong_weights,
+    ),
     Check("decoder_logits_shape", LUONG, _batch("luong_decoder", 22, steps=3), verdict_luong_decoder),
     Check("greedy_equals_beam_width_one", BOTH, request_greedy_beam, verdict_greedy_beam),
     Check("bleu_above_floor", BOTH, request_bleu, verdict_bleu, truth_bleu),

@@ -1,5 +1,6 @@
 """The translation labs' probes: they run the notebook's model on requested inputs and collect what
 comes back (run in the kernel; they decide nothing)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,6 +12,7 @@ SCORES = ("dot", "general", "concat")
 
 # --------------------------------------------------------------------------- inputs
 
+
 def _ids(rng: np.random.Generator, lengths, vocab: int) -> np.ndarray:
     """Random ids in [1, vocab) of the given lengths, right-padded with 0."""
     lengths = np.asarray(lengths, int)
@@ -20,6 +22,7 @@ def _ids(rng: np.random.Generator, lengths, vocab: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- probes
+
 
 def probe_encoder(request: dict, objects: dict) -> dict:
     """The encoder's outputs and final state for random source ids of the requested lengths."""
@@ -32,8 +35,13 @@ def probe_encoder(request: dict, objects: dict) -> dict:
         return {"raised": error}
     outputs, state = out
     is_list = isinstance(state, (list, tuple))
-    return {"source": source, "outputs": np.asarray(outputs), "state_is_list": is_list,
-            "state": [np.asarray(s) for s in (state if is_list else [state])], "cell": str(objects.get("cell", ""))}
+    return {
+        "source": source,
+        "outputs": np.asarray(outputs),
+        "state_is_list": is_list,
+        "state": [np.asarray(s) for s in (state if is_list else [state])],
+        "cell": str(objects.get("cell", "")),
+    }
 
 
 def _encoded(objects: dict, request: dict):
@@ -50,22 +58,31 @@ def _encoded(objects: dict, request: dict):
 
 def probe_bahdanau_attention(request: dict, objects: dict) -> dict:
     """One attention call of the Bahdanau decoder on a random batch: context and weights."""
+
     def run():
         source, _, outputs, state, mask = _encoded(objects, request)
         attention = objects["decoder"].attention
         context, weights = attention(state, attention.keys(outputs), outputs, mask)
         return {"source": source, "context": np.asarray(context), "weights": np.asarray(weights)}
+
     found, error = attempt(run)
     return {"raised": error} if error else found
 
 
 def probe_bahdanau_decoder(request: dict, objects: dict) -> dict:
     """Teacher-forced logits and attention of the Bahdanau decoder on a random batch (shapes only)."""
+
     def run():
         source, target, outputs, state, mask = _encoded(objects, request)
         logits, _, attention = objects["decoder"](target[:, :-1], state, outputs, mask)
-        return {"source": source, "target": target, "logits_shape": list(logits.shape),
-                "attention_shape": list(attention.shape), "vocab": int(objects["decoder"].embedding.input_dim)}
+        return {
+            "source": source,
+            "target": target,
+            "logits_shape": list(logits.shape),
+            "attention_shape": list(attention.shape),
+            "vocab": int(objects["decoder"].embedding.input_dim),
+        }
+
     found, error = attempt(run)
     return {"raised": error} if error else found
 
@@ -81,11 +98,18 @@ def probe_luong_decoder(request: dict, objects: dict) -> dict:
         logits, _, weights = decoder(target[:, :-1], state, keys, outputs, mask)
         rows = []
         for t in range(min(steps, target.shape[1] - 1)):
-            step_logits, state, _ = decoder(target[:, t:t + 1], state, keys, outputs, mask)
+            step_logits, state, _ = decoder(target[:, t : t + 1], state, keys, outputs, mask)
             rows.append(np.asarray(step_logits)[:, 0])
-        return {"source": source, "target": target, "logits_shape": list(logits.shape),
-                "weights": np.asarray(weights), "teacher_forced": np.asarray(logits)[:, :steps],
-                "stepwise": np.stack(rows, axis=1), "vocab": int(decoder.embedding.input_dim)}
+        return {
+            "source": source,
+            "target": target,
+            "logits_shape": list(logits.shape),
+            "weights": np.asarray(weights),
+            "teacher_forced": np.asarray(logits)[:, :steps],
+            "stepwise": np.stack(rows, axis=1),
+            "vocab": int(decoder.embedding.input_dim),
+        }
+
     found, error = attempt(run)
     return {"raised": error} if error else found
 
@@ -98,15 +122,19 @@ def probe_luong_scores(request: dict, objects: dict) -> dict:
     queries, sources = (tf.constant(np.asarray(request[k], "float32")) for k in ("queries", "sources"))
     found = {}
     for score in SCORES:
-        def run():
+
+        def run(score=score):
             layer = cls(int(request["units"]), score)
             scores = np.asarray(layer.scores(queries, layer.keys(sources)))
-            weights = {name: np.asarray(getattr(layer, part).kernel)
-                       for name, part in (("W_a", "W_a"), ("W_q", "W_q"), ("W_k", "W_k"), ("v_a", "v_a"))
-                       if hasattr(layer, part)}
+            weights = {
+                name: np.asarray(getattr(layer, part).kernel)
+                for name, part in (("W_a", "W_a"), ("W_q", "W_q"), ("W_k", "W_k"), ("v_a", "v_a"))
+                if hasattr(layer, part)
+            }
             if hasattr(layer, "W_q") and layer.W_q.bias is not None:
                 weights["b_q"] = np.asarray(layer.W_q.bias)
             return {"scores": scores, "weights": weights}
+
         result, error = attempt(run)
         found[score] = {"raised": error} if error else result
     _, error = attempt(cls, int(request["units"]), request["unknown_score"])
@@ -135,9 +163,15 @@ def probe_greedy_beam(request: dict, objects: dict) -> dict:
             beam = nmt.beam_search(encode, decode_step, source_ids, 1, *args)
         except Exception as err:  # noqa: BLE001
             return {"raised": raised(err)}
-        pairs.append({"sentence": sentences[i], "greedy": list(map(int, greedy[0])),
-                      "greedy_attention": np.asarray(greedy[1], "float32"), "beam": list(map(int, beam[0])),
-                      "beam_attention": np.asarray(beam[1], "float32")})
+        pairs.append(
+            {
+                "sentence": sentences[i],
+                "greedy": list(map(int, greedy[0])),
+                "greedy_attention": np.asarray(greedy[1], "float32"),
+                "beam": list(map(int, beam[0])),
+                "beam_attention": np.asarray(beam[1], "float32"),
+            }
+        )
     return {"pairs": pairs, "words": [data.words(p["greedy"]) for p in pairs]}
 
 
@@ -177,15 +211,22 @@ def probe_translations(request: dict, objects: dict) -> dict:
             refused.append(i)
             ids.append(None)
     wanted = [x for x in ids if x is not None]
-    found, error = attempt(nmt.greedy_batch, encode, decode_step, wanted, data.max_target_words,
-                           data.start_id, data.end_id)
+    found, error = attempt(
+        nmt.greedy_batch, encode, decode_step, wanted, data.max_target_words, data.start_id, data.end_id
+    )
     if error:
         return {"raised": error}
     words = iter(found)
     return {"translations": [None if x is None else data.words(next(words)) for x in ids], "refused": refused}
 
 
-PROBES = {"encoder": probe_encoder, "bahdanau_attention": probe_bahdanau_attention,
-          "bahdanau_decoder": probe_bahdanau_decoder, "luong_decoder": probe_luong_decoder,
-          "luong_scores": probe_luong_scores, "greedy_beam": probe_greedy_beam, "translate": probe_translate,
-          "translations": probe_translations}
+PROBES = {
+    "encoder": probe_encoder,
+    "bahdanau_attention": probe_bahdanau_attention,
+    "bahdanau_decoder": probe_bahdanau_decoder,
+    "luong_decoder": probe_luong_decoder,
+    "luong_scores": probe_luong_scores,
+    "greedy_beam": probe_greedy_beam,
+    "translate": probe_translate,
+    "translations": probe_translations,
+}

@@ -22,17 +22,55 @@ writes out in full. This module holds the rest:
 The pieces live in :mod:`.text`, :mod:`.dataset`, :mod:`.search`, :mod:`.bleu` and
 :mod:`.training`; the notebooks use them through this module (``nmt.prepare`` ...).
 """
+
 from __future__ import annotations
+
 from .bleu import bleu_table, corpus_bleu, example_attention, teacher_forced_metrics
-from .dataset import (EXAMPLE_SENTENCES, HELD_OUT_FRACTION, VALIDATION_FRACTION, TranslationData,
-                      prepare)
+from .dataset import EXAMPLE_SENTENCES, HELD_OUT_FRACTION, VALIDATION_FRACTION, TranslationData, prepare
 from .search import beam_batch, beam_search, best_candidates, greedy_batch, greedy_search
-from .text import (END, PAD, START, UNK, build_vocab, chinese_tokens, english_tokens, make_batches,
-                   normalize, pad, split_by_source)
+from .text import (
+    END,
+    PAD,
+    START,
+    UNK,
+    build_vocab,
+    chinese_tokens,
+    english_tokens,
+    make_batches,
+    normalize,
+    pad,
+    split_by_source,
+)
 from .training import Training, TrainingLog, checkpoint_dir, fit
 
-__all__ = ["END", "EXAMPLE_SENTENCES", "HELD_OUT_FRACTION", "PAD", "START", "UNK", "VALIDATION_FRACTION",
-           "Training", "TrainingLog", "TranslationData", "beam_batch", "beam_search", "best_candidates",
-           "bleu_table", "build_vocab", "checkpoint_dir", "chinese_tokens", "corpus_bleu", "english_tokens",
-           "example_attention", "fit", "greedy_batch", "greedy_search", "make_batches", "normalize", "pad",
-           "prepare", "split_by_source", "teacher_forced_metrics"]
+__all__ = [
+    "END",
+    "EXAMPLE_SENTENCES",
+    "HELD_OUT_FRACTION",
+    "PAD",
+    "START",
+    "UNK",
+    "VALIDATION_FRACTION",
+    "Training",
+    "TrainingLog",
+    "TranslationData",
+    "beam_batch",
+    "beam_search",
+    "best_candidates",
+    "bleu_table",
+    "build_vocab",
+    "checkpoint_dir",
+    "chinese_tokens",
+    "corpus_bleu",
+    "english_tokens",
+    "example_attention",
+    "fit",
+    "greedy_batch",
+    "greedy_search",
+    "make_batches",
+    "normalize",
+    "pad",
+    "prepare",
+    "split_by_source",
+    "teacher_forced_metrics",
+]

@@ -1,7 +1,9 @@
 """Scoring translations: teacher-forced loss and accuracy, corpus BLEU, example attention."""
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -41,14 +43,21 @@ def corpus_bleu(hypotheses: Sequence[str], references: Sequence[Sequence[str]]):
     return sacrebleu.corpus_bleu(list(hypotheses), streams, tokenize="none", force=True)
 
 
-def bleu_table(encode: Callable, decode_step: Callable, data: "TranslationData", sources: Sequence[str],
-               references: Sequence[Sequence[str]], beam_width: int):
+def bleu_table(
+    encode: Callable,
+    decode_step: Callable,
+    data: TranslationData,
+    sources: Sequence[str],
+    references: Sequence[Sequence[str]],
+    beam_width: int,
+):
     """Corpus BLEU of greedy and beam-search translations of ``sources``, decoded in batches.
 
     Returns (a DataFrame with one row per decoding: BLEU, n-gram precisions, brevity penalty,
     seconds; and {decoding name: hypotheses}).
     """
     import time
+
     ids = [data.encode_source(s) for s in sources]
     rows, hypotheses = [], {}
     for name, k in [("greedy", 1), (f"beam (k={beam_width})", beam_width)]:
@@ -59,9 +68,15 @@ def bleu_table(encode: Callable, decode_step: Callable, data: "TranslationData",
             found = beam_batch(encode, decode_step, ids, k, data.max_target_words, data.start_id, data.end_id)
         hypotheses[name] = [data.words(words) for words in found]
         bleu = corpus_bleu(hypotheses[name], references)
-        rows.append(dict(decoding=name, BLEU=round(bleu.score, 2),
-                         precisions="/".join(f"{p:.0f}" for p in bleu.precisions),
-                         brevity_penalty=round(bleu.bp, 3), seconds=round(time.perf_counter() - start, 1)))
+        rows.append(
+            dict(
+                decoding=name,
+                BLEU=round(bleu.score, 2),
+                precisions="/".join(f"{p:.0f}" for p in bleu.precisions),
+                brevity_penalty=round(bleu.bp, 3),
+                seconds=round(time.perf_counter() - start, 1),
+            )
+        )
     return pd.DataFrame(rows).set_index("decoding"), hypotheses
 
 
@@ -73,6 +88,13 @@ def example_attention(translate: Callable, sentences: Sequence[str]) -> list[dic
             text, weights = translate(sentence)
         except ValueError:
             continue
-        examples.append(dict(source=sentence, source_tokens=chinese_tokens(sentence), translation=text,
-                             words=text.split(), weights=np.asarray(weights).tolist()))
+        examples.append(
+            dict(
+                source=sentence,
+                source_tokens=chinese_tokens(sentence),
+                translation=text,
+                words=text.split(),
+                weights=np.asarray(weights).tolist(),
+            )
+        )
     return examples

@@ -1,14 +1,14 @@
 """The translation data both labs share: the grouped held-out split, vocabularies, id sequences."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from .text import (END, PAD, START, UNK, build_vocab, chinese_tokens, english_tokens, make_batches,
-                   split_by_source)
+from .text import END, PAD, START, UNK, build_vocab, chinese_tokens, english_tokens, make_batches, split_by_source
 
 HELD_OUT_FRACTION = 0.05
 VALIDATION_FRACTION = 0.03
@@ -19,6 +19,7 @@ EXAMPLE_SENTENCES = ("你今晚會去派對嗎?", "我有一隻貓。", "她明�
 @dataclass
 class TranslationData:
     """Everything both labs need about the data, built by :func:`prepare`."""
+
     pairs: pd.DataFrame
     held_out_mask: np.ndarray
     train_df: pd.DataFrame
@@ -61,14 +62,17 @@ class TranslationData:
             raise ValueError(f"expected a Chinese sentence as a string, got {type(sentence).__name__}")
         tokens = chinese_tokens(sentence)
         if not tokens:
-            raise ValueError("cannot translate an empty sentence: the input has no characters "
-                             "after removing white space")
+            raise ValueError(
+                "cannot translate an empty sentence: the input has no characters after removing white space"
+            )
         unseen = sorted({ch for ch in tokens if ch not in self.src_stoi})
         if unseen:
-            raise ValueError(f"cannot translate {sentence!r}: the character(s) {' '.join(unseen)} never "
-                             f"appear in the training data, so the model has no embedding for them; "
-                             f"rephrase without them (or, for a Traditional/Simplified variant, try the "
-                             f"other form)")
+            raise ValueError(
+                f"cannot translate {sentence!r}: the character(s) {' '.join(unseen)} never "
+                f"appear in the training data, so the model has no embedding for them; "
+                f"rephrase without them (or, for a Traditional/Simplified variant, try the "
+                f"other form)"
+            )
         return [self.src_stoi[ch] for ch in tokens]
 
     def encode_target(self, tokens: Sequence[str]) -> list[int]:
@@ -104,29 +108,36 @@ class TranslationData:
                 refused += 1
                 continue
             sources.append(group["chinese"].iloc[0])
-            references.append(None if self.references_withheld else
-                              [" ".join(toks) for toks in group["tgt_tokens"]])
+            references.append(None if self.references_withheld else [" ".join(toks) for toks in group["tgt_tokens"]])
         if limit is not None:
             sources, references = sources[:limit], references[:limit]
         return sources, None if self.references_withheld else references, refused
 
     def describe(self) -> str:
         shared = set(self.train_df["source_key"]) & set(self.held_out_df["source_key"])
-        return "\n".join([
-            f"training pairs: {len(self.train_df):,}   validation pairs: {len(self.validation_df):,}   "
-            f"held-out pairs: {len(self.held_out_df):,} ({self.held_out_mask.mean():.1%} of the rows; "
-            f"{self.held_out_df['source_key'].nunique():,} of {self.pairs['source_key'].nunique():,} "
-            f"distinct source sentences)",
-            f"source sentences in both training and held-out: {len(shared)}",
-            f"Chinese vocabulary: {len(self.src_itos):,} characters; English vocabulary: "
-            f"{len(self.tgt_itos):,} words (min count {self.min_word_count})",
-            f"longest training source: {max(map(len, self.train_src))} characters, "
-            f"longest target: {self.max_target_words} words"])
+        return "\n".join(
+            [
+                f"training pairs: {len(self.train_df):,}   validation pairs: {len(self.validation_df):,}   "
+                f"held-out pairs: {len(self.held_out_df):,} ({self.held_out_mask.mean():.1%} of the rows; "
+                f"{self.held_out_df['source_key'].nunique():,} of {self.pairs['source_key'].nunique():,} "
+                f"distinct source sentences)",
+                f"source sentences in both training and held-out: {len(shared)}",
+                f"Chinese vocabulary: {len(self.src_itos):,} characters; English vocabulary: "
+                f"{len(self.tgt_itos):,} words (min count {self.min_word_count})",
+                f"longest training source: {max(map(len, self.train_src))} characters, "
+                f"longest target: {self.max_target_words} words",
+            ]
+        )
 
 
-def prepare(pairs: pd.DataFrame, seed: int, min_word_count: int = 1,
-            max_train_pairs: int | None = None, held_out_fraction: float = HELD_OUT_FRACTION,
-            validation_fraction: float = VALIDATION_FRACTION) -> TranslationData:
+def prepare(
+    pairs: pd.DataFrame,
+    seed: int,
+    min_word_count: int = 1,
+    max_train_pairs: int | None = None,
+    held_out_fraction: float = HELD_OUT_FRACTION,
+    validation_fraction: float = VALIDATION_FRACTION,
+) -> TranslationData:
     """Tokenise ``pairs`` (columns ``english``, ``chinese``), split them and build the vocabularies.
 
     1. The held-out split takes ``held_out_fraction`` of the *distinct* Chinese sentences with
@@ -148,19 +159,29 @@ def prepare(pairs: pd.DataFrame, seed: int, min_word_count: int = 1,
     train_df = rest[~validation_mask].reset_index(drop=True)
     validation_df = rest[validation_mask].reset_index(drop=True)
     if max_train_pairs is not None:
-        train_df = train_df.sample(n=min(max_train_pairs, len(train_df)),
-                                   random_state=seed).reset_index(drop=True)
+        train_df = train_df.sample(n=min(max_train_pairs, len(train_df)), random_state=seed).reset_index(drop=True)
         validation_df = validation_df.head(max(64, max_train_pairs // 8))
 
     src_itos, src_stoi = build_vocab(train_df["src_tokens"], [PAD])
     tgt_itos, tgt_stoi = build_vocab(train_df["tgt_tokens"], [PAD, UNK, START, END], min_count=min_word_count)
     known = validation_df["src_tokens"].map(lambda toks: all(ch in src_stoi for ch in toks))
     validation_df = validation_df[known].reset_index(drop=True)
-    data = TranslationData(pairs=pairs, held_out_mask=held_out_mask, train_df=train_df,
-                           validation_df=validation_df, held_out_df=held_out_df,
-                           src_itos=src_itos, src_stoi=src_stoi, tgt_itos=tgt_itos, tgt_stoi=tgt_stoi,
-                           min_word_count=min_word_count, train_src=[], train_tgt=[],
-                           validation_src=[], validation_tgt=[])
+    data = TranslationData(
+        pairs=pairs,
+        held_out_mask=held_out_mask,
+        train_df=train_df,
+        validation_df=validation_df,
+        held_out_df=held_out_df,
+        src_itos=src_itos,
+        src_stoi=src_stoi,
+        tgt_itos=tgt_itos,
+        tgt_stoi=tgt_stoi,
+        min_word_count=min_word_count,
+        train_src=[],
+        train_tgt=[],
+        validation_src=[],
+        validation_tgt=[],
+    )
     data.train_src = [[src_stoi[ch] for ch in toks] for toks in train_df["src_tokens"]]
     data.train_tgt = [data.encode_target(toks) for toks in train_df["tgt_tokens"]]
     data.validation_src = [[src_stoi[ch] for ch in toks] for toks in validation_df["src_tokens"]]

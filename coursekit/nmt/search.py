@@ -9,9 +9,10 @@ A model plugs into the searches with two functions:
 (n rows); ``memory`` (what the attention reads: keys, values, source mask) comes with one row
 per sentence and is repeated here for the hypotheses of that sentence.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -20,21 +21,25 @@ from .text import pad
 
 def _repeat(memory, n: int):
     import tensorflow as tf
+
     return tf.nest.map_structure(lambda t: tf.repeat(t, n, axis=0), memory)
 
 
 def _rows(state, rows):
     import tensorflow as tf
+
     return tf.nest.map_structure(lambda t: tf.gather(t, rows), state)
 
 
-def greedy_search(encode: Callable, decode_step: Callable, source_ids: Sequence[int], max_length: int,
-                  start_id: int, end_id: int) -> tuple[list[int], list[np.ndarray]]:
+def greedy_search(
+    encode: Callable, decode_step: Callable, source_ids: Sequence[int], max_length: int, start_id: int, end_id: int
+) -> tuple[list[int], list[np.ndarray]]:
     """The most probable next word at every step, until ``<end>`` or ``max_length`` words.
 
     Returns (word ids without <start>/<end>, one attention row per word).
     """
     import tensorflow as tf
+
     state, memory = encode(tf.constant([list(source_ids)], tf.int32))
     words, attention, word = [], [], start_id
     for _ in range(max_length):
@@ -56,8 +61,15 @@ def best_candidates(scores: np.ndarray, m: int) -> np.ndarray:
     return top[np.lexsort((top, -flat[top]))]
 
 
-def beam_search(encode: Callable, decode_step: Callable, source_ids: Sequence[int], beam_width: int,
-                max_length: int, start_id: int, end_id: int) -> tuple[list[int], list[np.ndarray]]:
+def beam_search(
+    encode: Callable,
+    decode_step: Callable,
+    source_ids: Sequence[int],
+    beam_width: int,
+    max_length: int,
+    start_id: int,
+    end_id: int,
+) -> tuple[list[int], list[np.ndarray]]:
     """Keep the ``beam_width`` best partial translations (by total log-probability) at each step.
 
     A hypothesis that emits ``<end>`` is finished and leaves the beam, which then keeps fewer
@@ -67,9 +79,10 @@ def beam_search(encode: Callable, decode_step: Callable, source_ids: Sequence[in
     With ``beam_width=1`` this is exactly :func:`greedy_search`.
     """
     import tensorflow as tf
+
     state, memory = encode(tf.constant([list(source_ids)], tf.int32))
     tiled = {1: memory}
-    live, finished = [(0.0, [], [])], []   # (total log-probability, word ids, attention rows)
+    live, finished = [(0.0, [], [])], []  # (total log-probability, word ids, attention rows)
     for _ in range(max_length):
         n = len(live)
         if n not in tiled:
@@ -85,7 +98,7 @@ def beam_search(encode: Callable, decode_step: Callable, source_ids: Sequence[in
             if word == end_id:
                 finished.append((float(scores[parent, word]), words, attention))
             else:
-                survivors.append((float(scores[parent, word]), words + [word], attention + [weights[parent]]))
+                survivors.append((float(scores[parent, word]), [*words, word], [*attention, weights[parent]]))
                 rows.append(parent)
         if not survivors:
             break
@@ -95,8 +108,15 @@ def beam_search(encode: Callable, decode_step: Callable, source_ids: Sequence[in
     return words, attention
 
 
-def greedy_batch(encode: Callable, decode_step: Callable, sources: Sequence[Sequence[int]], max_length: int,
-                 start_id: int, end_id: int, batch_size: int = 256) -> list[list[int]]:
+def greedy_batch(
+    encode: Callable,
+    decode_step: Callable,
+    sources: Sequence[Sequence[int]],
+    max_length: int,
+    start_id: int,
+    end_id: int,
+    batch_size: int = 256,
+) -> list[list[int]]:
     """Greedy translations of many sentences, decoded ``batch_size`` at a time.
 
     Same result as calling :func:`greedy_search` on each sentence (the padded source
@@ -106,6 +126,7 @@ def greedy_batch(encode: Callable, decode_step: Callable, sources: Sequence[Sequ
     from ``memory``.
     """
     import tensorflow as tf
+
     results: list[list[int]] = [[] for _ in sources]
     order = np.argsort([len(s) for s in sources], kind="stable")
     for begin in range(0, len(order), batch_size):
@@ -124,8 +145,16 @@ def greedy_batch(encode: Callable, decode_step: Callable, sources: Sequence[Sequ
     return results
 
 
-def beam_batch(encode: Callable, decode_step: Callable, sources: Sequence[Sequence[int]], beam_width: int,
-               max_length: int, start_id: int, end_id: int, batch_size: int = 128) -> list[list[int]]:
+def beam_batch(
+    encode: Callable,
+    decode_step: Callable,
+    sources: Sequence[Sequence[int]],
+    beam_width: int,
+    max_length: int,
+    start_id: int,
+    end_id: int,
+    batch_size: int = 128,
+) -> list[list[int]]:
     """:func:`beam_search` for many sentences, with the hypotheses of a whole batch in each decoder call.
 
     The rules are those of :func:`beam_search`, applied to every sentence separately; only the
@@ -135,14 +164,15 @@ def beam_batch(encode: Callable, decode_step: Callable, sources: Sequence[Sequen
     rounding. Returns the word ids of each translation.
     """
     import tensorflow as tf
+
     results: list[list[int]] = [[] for _ in sources]
     order = np.argsort([len(s) for s in sources], kind="stable")
     for begin in range(0, len(order), batch_size):
         idx = order[begin : begin + batch_size]
         state, memory = encode(tf.constant(pad([sources[i] for i in idx]), tf.int32))
-        live = [[(0.0, [])] for _ in idx]          # per sentence: (total log-probability, word ids)
+        live = [[(0.0, [])] for _ in idx]  # per sentence: (total log-probability, word ids)
         finished: list[list] = [[] for _ in idx]
-        row_sentence = np.arange(len(idx))         # the sentence of each state row
+        row_sentence = np.arange(len(idx))  # the sentence of each state row
         for _ in range(max_length):
             previous = [words[-1] if words else start_id for j in _live_sentences(live) for _, words in live[j]]
             log_probs, state, _ = decode_step(tf.constant(previous, tf.int32), state, _rows(memory, row_sentence))
@@ -158,7 +188,7 @@ def beam_batch(encode: Callable, decode_step: Callable, sources: Sequence[Sequen
                     if word == end_id:
                         finished[j].append((float(scores[parent, word]), words))
                     else:
-                        survivors.append((float(scores[parent, word]), words + [word]))
+                        survivors.append((float(scores[parent, word]), [*words, word]))
                         rows.append(first + parent)
                         sentences.append(j)
                 live[j], first = survivors, first + n

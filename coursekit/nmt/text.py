@@ -1,10 +1,11 @@
 """Tokens, splits, vocabularies and padded batches of the translation labs."""
+
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections import Counter
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -55,8 +56,9 @@ def pad(sequences: Sequence[Sequence[int]]) -> np.ndarray:
     return out
 
 
-def make_batches(src, tgt, batch_size: int, rng: np.random.Generator | None = None
-                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def make_batches(
+    src, tgt, batch_size: int, rng: np.random.Generator | None = None
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Length-bucketed, padded (source, target) batches.
 
     Pairs are sorted by source length (plus a random jitter of up to 2 characters,

@@ -1,10 +1,11 @@
 """Training epoch by epoch, with checkpoints, validation curves and early stopping."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from .dataset import TranslationData
 def checkpoint_dir(run: str, profile_name: str, env: dict | None = None) -> Path:
     """``$NMT_CHECKPOINT_DIR/<run>-<profile>`` (``checkpoints/`` next to the notebook by default)."""
     import os
+
     env = os.environ if env is None else env
     return Path(env.get("NMT_CHECKPOINT_DIR", "checkpoints")) / f"{run}-{profile_name}"
 
@@ -51,6 +53,7 @@ class TrainingLog:
 @dataclass
 class Training:
     """What :func:`fit` did: the per-epoch log, and whether the model was restored or trained."""
+
     log: TrainingLog
     restored: bool
     seconds: float
@@ -61,9 +64,20 @@ class Training:
         return self.log.epochs
 
 
-def fit(train_step: Callable, eval_step: Callable, data: TranslationData, checkpoint, folder: Path, *,
-        epochs: int, batch_size: int, patience: int | None, seed: int, out=print,
-        on_epoch: Callable[[dict], None] | None = None) -> Training:
+def fit(
+    train_step: Callable,
+    eval_step: Callable,
+    data: TranslationData,
+    checkpoint,
+    folder: Path,
+    *,
+    epochs: int,
+    batch_size: int,
+    patience: int | None,
+    seed: int,
+    out=print,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> Training:
     """Train epoch by epoch with checkpoints, validation curves and early stopping, or restore.
 
     If ``folder`` already holds a checkpoint, it is restored with its history and nothing is
@@ -82,8 +96,10 @@ def fit(train_step: Callable, eval_step: Callable, data: TranslationData, checkp
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         log.load()
         best = min(log.epochs, key=lambda e: e["validation_loss"])["epoch"] if log.epochs else 0
-        out(f"Found checkpoint {manager.latest_checkpoint}: restored it and SKIPPED training "
-            f"(delete {folder} to train again).")
+        out(
+            f"Found checkpoint {manager.latest_checkpoint}: restored it and SKIPPED training "
+            f"(delete {folder} to train again)."
+        )
         return Training(log, True, sum(e["seconds"] for e in log.epochs), best)
 
     rng = np.random.default_rng(seed)
@@ -97,19 +113,25 @@ def fit(train_step: Callable, eval_step: Callable, data: TranslationData, checkp
             if epoch == 1 and len(losses) == 1:
                 out(f"first step (tracing and graph optimisation included): {step_times[0]:.1f} s")
         seconds = _now() - epoch_start
-        validation_loss, validation_accuracy = teacher_forced_metrics(
-            eval_step, data.batches(256, split="validation"))
-        record = log.add(epoch=epoch, train_loss=float(np.mean(losses)), validation_loss=validation_loss,
-                         validation_accuracy=validation_accuracy, seconds=seconds,
-                         ms_per_step=1000 * float(np.median(step_times)))
+        validation_loss, validation_accuracy = teacher_forced_metrics(eval_step, data.batches(256, split="validation"))
+        record = log.add(
+            epoch=epoch,
+            train_loss=float(np.mean(losses)),
+            validation_loss=validation_loss,
+            validation_accuracy=validation_accuracy,
+            seconds=seconds,
+            ms_per_step=1000 * float(np.median(step_times)),
+        )
         improved = validation_loss < best_loss
         if improved:
             best_loss, best_epoch = validation_loss, epoch
             manager.save(checkpoint_number=epoch)
         log.save()
-        out(f"epoch {epoch:2d}  loss {record['train_loss']:.3f}  validation loss {validation_loss:.3f}  "
+        out(
+            f"epoch {epoch:2d}  loss {record['train_loss']:.3f}  validation loss {validation_loss:.3f}  "
             f"accuracy {validation_accuracy:.3f}  {seconds:5.1f} s  (median step "
-            f"{record['ms_per_step']:.0f} ms){'  *' if improved else ''}")
+            f"{record['ms_per_step']:.0f} ms){'  *' if improved else ''}"
+        )
         if on_epoch is not None:
             on_epoch(record)
         if patience and epoch - best_epoch >= patience:
@@ -117,11 +139,13 @@ def fit(train_step: Callable, eval_step: Callable, data: TranslationData, checkp
             break
     seconds = _now() - start
     checkpoint.restore(manager.latest_checkpoint)
-    out(f"training took {seconds:.0f} s; kept epoch {best_epoch} (validation loss {best_loss:.3f}; "
-        f"* = improved, saved)")
+    out(
+        f"training took {seconds:.0f} s; kept epoch {best_epoch} (validation loss {best_loss:.3f}; * = improved, saved)"
+    )
     return Training(log, False, seconds, best_epoch)
 
 
 def _now() -> float:
     import time
+
     return time.perf_counter()

@@ -13,6 +13,7 @@
 
 Every measurement grades into a fresh folder with FORCE, so nothing is reused.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,9 @@ from pathlib import Path
 
 import nbformat
 
+from coursegrader.cells import reference_answer, solution_cell, written_answer_cells
 from coursegrader.course import DEMO
-from coursegrader.demo import HONEST_VARIANTS, _reference, solution_cell, written_answer_cells
+from coursegrader.demo import HONEST_VARIANTS
 from coursegrader.grade import grade
 from coursegrader.state import load_state
 
@@ -37,19 +39,25 @@ MIX = {"own": 0.30, "wrong": 0.15, "reference": 0.20, "untouched": 0.15}
 
 def own_answer(reference: str, student: str) -> str:
     """The reference layer as one student writes it: their names and comment (distinct code)."""
-    return (reference.replace("keys", f"keys_{student}").replace("scores", f"scores_{student}")
-            + f"\n# {student}: the general score, s^T W_a h_i")
+    return (
+        reference.replace("keys", f"keys_{student}").replace("scores", f"scores_{student}")
+        + f"\n# {student}: the general score, s^T W_a h_i"
+    )
 
 
 def make_class(n: int, submitted: Path) -> dict[str, str]:
     """Write ``n`` students' notebooks for all three labs; return {student: kind of sentiment hand-in}."""
-    reference = _reference("sentiment")
+    reference = reference_answer("sentiment")
     wrong = list(HONEST_VARIANTS["sentiment"].values())
     counts = {kind: round(share * n) for kind, share in MIX.items()}
     kinds = [kind for kind, k in counts.items() for _ in range(k)]
     kinds += ["copied"] * (n - len(kinds))
-    released = {lab: nbformat.read(DEMO / "honest" / ("untouched" if lab == "sentiment" else "passes-all") / lab
-                                   / f"{lab}.ipynb", as_version=4) for lab in LABS}
+    released = {
+        lab: nbformat.read(
+            DEMO / "honest" / ("untouched" if lab == "sentiment" else "passes-all") / lab / f"{lab}.ipynb", as_version=4
+        )
+        for lab in LABS
+    }
     owners, made = [], {}
     for i, kind in enumerate(kinds):
         student = f"s{i:03d}"
@@ -98,8 +106,14 @@ def class_run(n: int, profile: str, jobs: int | None) -> dict:
     seconds_of = {keys[f"{r.student}/{r.assignment}"]: r.seconds for r in results}
     distinct = {lab: len({keys[f"{r.student}/{lab}"] for r in rows}) for lab, rows in runs.items()}
     unit_seconds = sum(seconds_of.values())
-    return {"n": n, "profile": profile, "wall": wall, "alone": alone, "distinct": distinct,
-            "unit_seconds": unit_seconds}
+    return {
+        "n": n,
+        "profile": profile,
+        "wall": wall,
+        "alone": alone,
+        "distinct": distinct,
+        "unit_seconds": unit_seconds,
+    }
 
 
 def extrapolate(run: dict, students: int = 150) -> dict:
@@ -110,28 +124,40 @@ def extrapolate(run: dict, students: int = 150) -> dict:
     distinct_sentiment = round((MIX["own"] + MIX["wrong"]) * students) + 2  # + the reference and the stub
     ours = (distinct_sentiment * sentiment_alone + nmt_alone) / speedup
     everyone = (students * sentiment_alone + nmt_alone) / speedup  # if every answer were distinct
-    return {"students": students, "distinct_sentiment": distinct_sentiment, "ours": ours,
-            "all_distinct": everyone, "one_at_a_time": students * sum(run["alone"].values()),
-            "speedup": speedup, "measured_n": run["n"]}
+    return {
+        "students": students,
+        "distinct_sentiment": distinct_sentiment,
+        "ours": ours,
+        "all_distinct": everyone,
+        "one_at_a_time": students * sum(run["alone"].values()),
+        "speedup": speedup,
+        "measured_n": run["n"],
+    }
 
 
 def print_class(run: dict, estimate: dict) -> None:
     n, wall = run["n"], run["wall"]
     one = n * sum(run["alone"].values())
-    print(f"\nA class of {n} students x {len(LABS)} labs, profile {run['profile']} "
-          f"(distinct runs: {run['distinct']})")
+    print(f"\nA class of {n} students x {len(LABS)} labs, profile {run['profile']} (distinct runs: {run['distinct']})")
     print(f"{'grading':42s} {'wall':>10s} {'submissions/hour':>17s} {'vs one at a time':>17s}")
-    print(f"{'make grade (shared runs, longest first)':42s} {wall / 60:8.1f} m {3600 * n * len(LABS) / wall:17.0f} "
-          f"{one / wall:16.1f}x")
-    print(f"{'one-at-a-time nbgrader autograde (est.)':42s} {one / 60:8.1f} m {3600 * n * len(LABS) / one:17.0f} "
-          f"{1:16.1f}x")
-    print("  seconds per submission graded alone: "
-          + ", ".join(f"{lab} {s:.0f} s" for lab, s in run["alone"].items()))
+    print(
+        f"{'make grade (shared runs, longest first)':42s} {wall / 60:8.1f} m {3600 * n * len(LABS) / wall:17.0f} "
+        f"{one / wall:16.1f}x"
+    )
+    print(
+        f"{'one-at-a-time nbgrader autograde (est.)':42s} {one / 60:8.1f} m {3600 * n * len(LABS) / one:17.0f} "
+        f"{1:16.1f}x"
+    )
+    print("  seconds per submission graded alone: " + ", ".join(f"{lab} {s:.0f} s" for lab, s in run["alone"].items()))
     e = estimate
-    print(f"\nExtrapolated to {e['students']} students (same mix: {e['distinct_sentiment']} distinct sentiment "
-          f"answers; workers ran {e['speedup']:.2f} unit-seconds per second):")
-    print(f"  make grade: {e['ours'] / 3600:.2f} h; if every sentiment answer were distinct: "
-          f"{e['all_distinct'] / 3600:.2f} h; one at a time: {e['one_at_a_time'] / 3600:.1f} h")
+    print(
+        f"\nExtrapolated to {e['students']} students (same mix: {e['distinct_sentiment']} distinct sentiment "
+        f"answers; workers ran {e['speedup']:.2f} unit-seconds per second):"
+    )
+    print(
+        f"  make grade: {e['ours'] / 3600:.2f} h; if every sentiment answer were distinct: "
+        f"{e['all_distinct'] / 3600:.2f} h; one at a time: {e['one_at_a_time'] / 3600:.1f} h"
+    )
 
 
 def measure_workers(profile: str, jobs: int, split_threads: bool = True) -> dict:
@@ -144,35 +170,59 @@ def measure_workers(profile: str, jobs: int, split_threads: bool = True) -> dict
     finally:
         if saved is None:
             os.environ.pop("COURSEKIT_NO_THREAD_SPLIT", None)
-    return {"profile": profile, "jobs": jobs, "split": split_threads, "n": len(results), "seconds": seconds,
-            "per_hour": 3600 * len(results) / seconds, "scores": sorted((r.student, r.score) for r in results)}
+    return {
+        "profile": profile,
+        "jobs": jobs,
+        "split": split_threads,
+        "n": len(results),
+        "seconds": seconds,
+        "per_hour": 3600 * len(results) / seconds,
+        "scores": sorted((r.student, r.score) for r in results),
+    }
 
 
 def print_workers(rows: list[dict]) -> None:
-    print(f"\n{'profile':8s} {'workers':>8s} {'threads':>12s} {'submissions':>12s} {'seconds':>8s} "
-          f"{'per hour':>9s} {'vs 1 worker':>12s}  same scores")
+    print(
+        f"\n{'profile':8s} {'workers':>8s} {'threads':>12s} {'submissions':>12s} {'seconds':>8s} "
+        f"{'per hour':>9s} {'vs 1 worker':>12s}  same scores"
+    )
     base: dict = {}
     for r in rows:
         b = base.setdefault(r["profile"], r)
         threads = "split" if r["split"] else "all"
-        print(f"{r['profile']:8s} {r['jobs']:8d} {threads:>12s} {r['n']:12d} {r['seconds']:8.0f} "
-              f"{r['per_hour']:9.0f} {r['per_hour'] / b['per_hour']:11.2f}x  {r['scores'] == b['scores']}")
+        print(
+            f"{r['profile']:8s} {r['jobs']:8d} {threads:>12s} {r['n']:12d} {r['seconds']:8.0f} "
+            f"{r['per_hour']:9.0f} {r['per_hour'] / b['per_hour']:11.2f}x  {r['scores'] == b['scores']}"
+        )
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--class", dest="students", type=int, default=None, metavar="N",
-                        help="grade a generated class of N students (all three labs)")
+    parser.add_argument(
+        "--class",
+        dest="students",
+        type=int,
+        default=None,
+        metavar="N",
+        help="grade a generated class of N students (all three labs)",
+    )
     parser.add_argument("--profile", default="cpu", help="profile of the class run (default cpu)")
     parser.add_argument("--jobs", type=int, default=None, help="workers for the class run (default: make grade's)")
-    parser.add_argument("--workers", nargs="*", metavar="PROFILE",
-                        help="compare 1 worker, 2 workers and 2 with split threads (default profiles: smoke cpu)")
+    parser.add_argument(
+        "--workers",
+        nargs="*",
+        metavar="PROFILE",
+        help="compare 1 worker, 2 workers and 2 with split threads (default profiles: smoke cpu)",
+    )
     args = parser.parse_args(argv)
     if args.workers is not None:
         rows = []
         for profile in args.workers or ["smoke", "cpu"]:
-            rows += [measure_workers(profile, 1), measure_workers(profile, 2),
-                     measure_workers(profile, 2, split_threads=False)]
+            rows += [
+                measure_workers(profile, 1),
+                measure_workers(profile, 2),
+                measure_workers(profile, 2, split_threads=False),
+            ]
         print_workers(rows)
     if args.students:
         run = class_run(args.students, args.profile, args.jobs)

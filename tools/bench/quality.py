@@ -28,6 +28,7 @@ today's (which adds the batched decoding for BLEU).
 The autograder runs the same notebook inside its sandbox, so a graded submission takes a
 few seconds longer than the notebook seconds here.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,13 @@ def before_notebook(lab: str) -> tuple[nbformat.NotebookNode, str]:
     """The lab's notebook at ``BEFORE_REV`` and a label; the current one if git cannot give it."""
     path = NOTEBOOKS[lab]
     try:
-        text = subprocess.run(["git", "show", f"{BEFORE_REV}:{path.relative_to(ROOT).as_posix()}"],
-                              cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        text = subprocess.run(
+            ["git", "show", f"{BEFORE_REV}:{path.relative_to(ROOT).as_posix()}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         return nbformat.reads(text, as_version=4), f"before ({BEFORE_REV})"
     except (OSError, subprocess.CalledProcessError):
         return nbformat.read(path, as_version=4), "before settings, current notebook"
@@ -67,8 +73,7 @@ def text_of(cell) -> str:
     return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
 
 
-def run_notebook(nb: nbformat.NotebookNode, overrides: dict | None = None,
-                 profile: str = "cpu") -> dict:
+def run_notebook(nb: nbformat.NotebookNode, overrides: dict | None = None, profile: str = "cpu") -> dict:
     """Execute ``nb`` in a fresh scratch folder; seconds per code cell, total seconds, outputs."""
     from nbclient import NotebookClient
 
@@ -79,8 +84,7 @@ def run_notebook(nb: nbformat.NotebookNode, overrides: dict | None = None,
     os.environ.update(env)  # the kernel inherits this process's environment
     try:
         with tempfile.TemporaryDirectory(prefix="bench-quality-") as workdir:
-            client = NotebookClient(nb, timeout=3600, kernel_name="python3",
-                                    resources={"metadata": {"path": workdir}})
+            client = NotebookClient(nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": workdir}})
             cells = []
             start = time.monotonic()
             with client.setup_kernel():
@@ -90,8 +94,9 @@ def run_notebook(nb: nbformat.NotebookNode, overrides: dict | None = None,
                         continue
                     t = time.monotonic()
                     client.execute_cell(cell, index)
-                    cells.append((cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}"),
-                                  time.monotonic() - t))
+                    cells.append(
+                        (cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {index}"), time.monotonic() - t)
+                    )
             total = time.monotonic() - start
     finally:
         for k, v in saved.items():
@@ -99,16 +104,17 @@ def run_notebook(nb: nbformat.NotebookNode, overrides: dict | None = None,
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    outputs = {c.metadata.get("nbgrader", {}).get("grade_id"): text_of(c) for c in nb.cells
-               if c.cell_type == "code"}
+    outputs = {c.metadata.get("nbgrader", {}).get("grade_id"): text_of(c) for c in nb.cells if c.cell_type == "code"}
     return {"cells": cells, "seconds": total, "outputs": outputs}
 
 
 def sentiment_summary(run: dict) -> dict:
     """What the sentiment notebook printed: training times, validation and test accuracy."""
     training = run["outputs"].get("training", "")
-    epochs = [(int(n), float(acc), float(sec)) for n, acc, sec in
-              re.findall(r"epoch (\d+)/\d+: .*?validation accuracy ([\d.]+) \((\d+) s\)", training)]
+    epochs = [
+        (int(n), float(acc), float(sec))
+        for n, acc, sec in re.findall(r"epoch (\d+)/\d+: .*?validation accuracy ([\d.]+) \((\d+) s\)", training)
+    ]
     to_threshold, elapsed = None, 0.0
     for _, acc, sec in epochs:
         elapsed += sec
@@ -119,25 +125,37 @@ def sentiment_summary(run: dict) -> dict:
     graded = re.search(r"Test accuracy (0\.\d+) >= 0\.80", run["outputs"].get("test_accuracy_at_least_0_80", ""))
     printed = re.search(r"Test accuracy on [\d,]+ held-out reviews: (0\.\d+)", run["outputs"].get("evaluation", ""))
     cell = dict(run["cells"])
-    return {"epochs": len(epochs), "training_seconds": float(took.group(1)) if took else None,
-            "training_cell_seconds": cell.get("training"), "seconds_to_threshold": to_threshold,
-            "best_validation": max((a for _, a, _ in epochs), default=None),
-            "test_accuracy": float((graded or printed).group(1)) if (graded or printed) else None,
-            "graded_check_passed": graded is not None, "notebook_seconds": run["seconds"]}
+    return {
+        "epochs": len(epochs),
+        "training_seconds": float(took.group(1)) if took else None,
+        "training_cell_seconds": cell.get("training"),
+        "seconds_to_threshold": to_threshold,
+        "best_validation": max((a for _, a, _ in epochs), default=None),
+        "test_accuracy": float((graded or printed).group(1)) if (graded or printed) else None,
+        "graded_check_passed": graded is not None,
+        "notebook_seconds": run["seconds"],
+    }
 
 
 def sentiment_rows(cells: bool = False) -> list[dict]:
     """Run the sentiment notebook with the before and the current cpu settings; one row each."""
     old_nb, label = before_notebook("sentiment")
-    runs = [(label, old_nb, BEFORE["sentiment"]),
-            ("after (current cpu settings)", nbformat.read(NOTEBOOKS["sentiment"], as_version=4), None)]
+    runs = [
+        (label, old_nb, BEFORE["sentiment"]),
+        ("after (current cpu settings)", nbformat.read(NOTEBOOKS["sentiment"], as_version=4), None),
+    ]
     rows = []
     for setting, nb, overrides in runs:
         run = run_notebook(nb, overrides)
-        shown = overrides or {k: v for k, v in profiles.SETTINGS["sentiment"]["cpu"].items()
-                              if k in BEFORE["sentiment"]}
-        row = {"lab": "sentiment", "setting": setting,
-               "settings": ", ".join(f"{k}={v}" for k, v in shown.items()), **sentiment_summary(run)}
+        shown = overrides or {
+            k: v for k, v in profiles.SETTINGS["sentiment"]["cpu"].items() if k in BEFORE["sentiment"]
+        }
+        row = {
+            "lab": "sentiment",
+            "setting": setting,
+            "settings": ", ".join(f"{k}={v}" for k, v in shown.items()),
+            **sentiment_summary(run),
+        }
         if cells:
             row["cells"] = run["cells"]
         rows.append(row)
@@ -187,12 +205,12 @@ def nmt_run(lab: str, overrides: dict | None) -> dict:
     floor = profiles.SETTINGS[lab]["cpu"]["bleu_floor"]
     env = dict(os.environ, **{profiles.ENV_VAR: "cpu", profiles.OVERRIDES_VAR: json.dumps(overrides or {})})
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as folder:
-        done = subprocess.run([sys.executable, "-c", NMT_WORKER, lab, folder], env=env, capture_output=True,
-                              text=True)
+        done = subprocess.run([sys.executable, "-c", NMT_WORKER, lab, folder], env=env, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"{lab} training failed:\n{done.stderr[-2000:]}")
     records = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     epochs, final = [r for r in records if "final" not in r], records[-1]
+
     def seconds_to(level):
         elapsed = 0.0
         for r in epochs:
@@ -200,9 +218,18 @@ def nmt_run(lab: str, overrides: dict | None) -> dict:
             if r["greedy"] >= level:
                 return elapsed
         return None
-    return dict(lab=lab, training_seconds=final["seconds"], epochs=final["epochs"], best_epoch=final["best_epoch"],
-                seconds_to_floor=seconds_to(floor), seconds_to_goal=seconds_to(NMT_GOAL),
-                greedy=final["greedy"], beam=final["beam"], per_epoch=[round(r["greedy"], 2) for r in epochs])
+
+    return dict(
+        lab=lab,
+        training_seconds=final["seconds"],
+        epochs=final["epochs"],
+        best_epoch=final["best_epoch"],
+        seconds_to_floor=seconds_to(floor),
+        seconds_to_goal=seconds_to(NMT_GOAL),
+        greedy=final["greedy"],
+        beam=final["beam"],
+        per_epoch=[round(r["greedy"], 2) for r in epochs],
+    )
 
 
 def nmt_rows(lab: str, cells: bool = False) -> list[dict]:
@@ -215,17 +242,28 @@ def nmt_rows(lab: str, cells: bool = False) -> list[dict]:
     for setting, overrides in runs:
         shown = overrides or {k: profiles.SETTINGS[lab]["cpu"][k] for k in NMT_BEFORE}
         trained = nmt_run(lab, overrides)
-        rows.append({"lab": lab, "setting": setting, "settings": ", ".join(f"{k}={v}" for k, v in shown.items()),
-                     "epochs": trained["epochs"], "training_seconds": trained["training_seconds"],
-                     "seconds_to_threshold": trained["seconds_to_floor"], "threshold": f"greedy BLEU {floor:g}",
-                     "seconds_to_goal": trained["seconds_to_goal"], "goal": f"greedy BLEU {NMT_GOAL:g}",
-                     "notebook_seconds": None,
-                     "final": f"greedy {trained['greedy']:.2f} / beam {trained['beam']:.2f} "
-                              f"(epoch {trained['best_epoch']} kept; per epoch {trained['per_epoch']})"})
+        rows.append(
+            {
+                "lab": lab,
+                "setting": setting,
+                "settings": ", ".join(f"{k}={v}" for k, v in shown.items()),
+                "epochs": trained["epochs"],
+                "training_seconds": trained["training_seconds"],
+                "seconds_to_threshold": trained["seconds_to_floor"],
+                "threshold": f"greedy BLEU {floor:g}",
+                "seconds_to_goal": trained["seconds_to_goal"],
+                "goal": f"greedy BLEU {NMT_GOAL:g}",
+                "notebook_seconds": None,
+                "final": f"greedy {trained['greedy']:.2f} / beam {trained['beam']:.2f} "
+                f"(epoch {trained['best_epoch']} kept; per epoch {trained['per_epoch']})",
+            }
+        )
     if lab == "nmt":
-        old_nb, label = before_notebook(lab)
-        for row, nb, overrides in ((rows[0], old_nb, NMT_BEFORE),
-                                   (rows[1], nbformat.read(NOTEBOOKS[lab], as_version=4), None)):
+        old_nb, _label = before_notebook(lab)
+        for row, nb, overrides in (
+            (rows[0], old_nb, NMT_BEFORE),
+            (rows[1], nbformat.read(NOTEBOOKS[lab], as_version=4), None),
+        ):
             run = run_notebook(nb, overrides)
             row["notebook_seconds"] = run["seconds"]
             if cells:
@@ -238,39 +276,52 @@ def fmt(value, spec: str) -> str:
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| lab | setting | settings | epochs | training (s) | training to the graded threshold (s) "
-             "| training to the goal (s) | whole notebook (s) | final score |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| lab | setting | settings | epochs | training (s) | training to the graded threshold (s) "
+        "| training to the goal (s) | whole notebook (s) | final score |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for r in rows:
         if r["lab"] == "sentiment":
             r.setdefault("threshold", f"val. acc. {THRESHOLD:g}")
-            r.setdefault("final", f"test accuracy {fmt(r['test_accuracy'], '.4f')} "
-                                  f"(graded check {'passed' if r['graded_check_passed'] else 'failed'})")
-        lines.append(f"| {r['lab']} | {r['setting']} | {r['settings']} | {r['epochs']} "
-                     f"| {fmt(r['training_seconds'], '.0f')} "
-                     f"| {fmt(r['seconds_to_threshold'], '.0f')} ({r.get('threshold', '')}) "
-                     f"| {fmt(r.get('seconds_to_goal'), '.0f')} ({r.get('goal', 'n/a')}) "
-                     f"| {fmt(r['notebook_seconds'], '.0f')} | {r['final']} |")
+            r.setdefault(
+                "final",
+                f"test accuracy {fmt(r['test_accuracy'], '.4f')} "
+                f"(graded check {'passed' if r['graded_check_passed'] else 'failed'})",
+            )
+        lines.append(
+            f"| {r['lab']} | {r['setting']} | {r['settings']} | {r['epochs']} "
+            f"| {fmt(r['training_seconds'], '.0f')} "
+            f"| {fmt(r['seconds_to_threshold'], '.0f')} ({r.get('threshold', '')}) "
+            f"| {fmt(r.get('seconds_to_goal'), '.0f')} ({r.get('goal', 'n/a')}) "
+            f"| {fmt(r['notebook_seconds'], '.0f')} | {r['final']} |"
+        )
     celled = [r for r in rows if "cells" in r]
     if celled:
         names = list(dict.fromkeys(name for r in celled for name, _ in r["cells"]))
-        lines += ["", "| cell | " + " | ".join(f"{r['lab']}: {r['setting']}" for r in celled) + " |",
-                  "| --- |" + " --- |" * len(celled)]
+        lines += [
+            "",
+            "| cell | " + " | ".join(f"{r['lab']}: {r['setting']}" for r in celled) + " |",
+            "| --- |" + " --- |" * len(celled),
+        ]
         for name in names:
             secs = [dict(r["cells"]).get(name) for r in celled]
-            lines.append(f"| {name} | " + " | ".join(fmt(x, '.1f') for x in secs) + " |")
+            lines.append(f"| {name} | " + " | ".join(fmt(x, ".1f") for x in secs) + " |")
     return "\n".join(lines)
 
 
-LABS = {"sentiment": sentiment_rows,
-        "nmt": lambda cells=False: nmt_rows("nmt", cells),
-        "nmt_luong": lambda cells=False: nmt_rows("nmt_luong", cells)}
+LABS = {
+    "sentiment": sentiment_rows,
+    "nmt": lambda cells=False: nmt_rows("nmt", cells),
+    "nmt_luong": lambda cells=False: nmt_rows("nmt_luong", cells),
+}
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lab", choices=sorted(LABS), action="append",
-                        help="lab to measure (repeatable; default: all)")
+    parser.add_argument(
+        "--lab", choices=sorted(LABS), action="append", help="lab to measure (repeatable; default: all)"
+    )
     parser.add_argument("--cells", action="store_true", help="also print the seconds of every code cell")
     args = parser.parse_args(argv)
     rows = []

@@ -37,6 +37,7 @@ Timings depend on the machine and on how many cores TensorFlow may use; pin
 the process (``taskset -c 1``) and set ``TF_NUM_INTRAOP_THREADS`` for numbers
 comparable across runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,7 @@ TARGET_LEN = 38
 EMBEDDING_DIM = 256
 
 
-def load_lab(notebook: Path = NOTEBOOK, tags=CELL_TAGS, profile: str = "full",
-             quiet: bool = True) -> dict:
+def load_lab(notebook: Path = NOTEBOOK, tags=CELL_TAGS, profile: str = "full", quiet: bool = True) -> dict:
     """Execute the notebook's code cells carrying one of ``tags``; return their namespace.
 
     ``profile`` picks the run profile the cells see (the vocabulary depends on it:
@@ -74,8 +74,10 @@ def load_lab(notebook: Path = NOTEBOOK, tags=CELL_TAGS, profile: str = "full",
 
     nb = nbformat.read(str(notebook), as_version=4)
     namespace: dict = {"__name__": "__nmt_lab__"}
-    with mock.patch.dict(os.environ, {ENV_VAR: profile}), \
-            contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+    with (
+        mock.patch.dict(os.environ, {ENV_VAR: profile}),
+        contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext(),
+    ):
         for cell in nb.cells:
             if cell.cell_type == "code" and set(cell.metadata.get("tags", ())) & set(tags):
                 grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "cell")
@@ -83,8 +85,9 @@ def load_lab(notebook: Path = NOTEBOOK, tags=CELL_TAGS, profile: str = "full",
     return namespace
 
 
-def classic_train_step(src_vocab: int, tgt_vocab: int, embedding_dim: int, units: int,
-                       start_id: int, learning_rate: float = 1e-3):
+def classic_train_step(
+    src_vocab: int, tgt_vocab: int, embedding_dim: int, units: int, start_id: int, learning_rate: float = 1e-3
+):
     """The classic tutorial's training step (per-step keys and projection, unrolled loop)."""
     import keras
     import tensorflow as tf
@@ -102,8 +105,7 @@ def classic_train_step(src_vocab: int, tgt_vocab: int, embedding_dim: int, units
             return tf.reduce_sum(weights * values, axis=1), weights
 
     def gru():
-        return keras.layers.GRU(units, return_sequences=True, return_state=True,
-                                recurrent_initializer="glorot_uniform")
+        return keras.layers.GRU(units, return_sequences=True, return_state=True, recurrent_initializer="glorot_uniform")
 
     class Encoder(keras.layers.Layer):
         def __init__(self):
@@ -125,7 +127,7 @@ def classic_train_step(src_vocab: int, tgt_vocab: int, embedding_dim: int, units
         def call(self, x, hidden, enc_output):
             context, weights = self.attention(hidden, enc_output)  # W1(enc_output) every step
             x = tf.concat([tf.expand_dims(context, 1), self.embedding(x)], axis=-1)
-            output, state = self.gru(x, initial_state=hidden)      # state carried (bug fixed)
+            output, state = self.gru(x, initial_state=hidden)  # state carried (bug fixed)
             return self.fc(tf.reshape(output, (-1, units))), state, weights  # projection every step
 
     encoder, decoder = Encoder(), Decoder()
@@ -136,8 +138,9 @@ def classic_train_step(src_vocab: int, tgt_vocab: int, embedding_dim: int, units
     variables = encoder.trainable_variables + decoder.trainable_variables
     optimizer.build(variables)
 
-    @tf.function(input_signature=[tf.TensorSpec((BATCH, SOURCE_LEN), tf.int32),
-                                  tf.TensorSpec((BATCH, TARGET_LEN), tf.int32)])
+    @tf.function(
+        input_signature=[tf.TensorSpec((BATCH, SOURCE_LEN), tf.int32), tf.TensorSpec((BATCH, TARGET_LEN), tf.int32)]
+    )
     def train_step(inp, targ):
         loss = 0.0
         words = tf.reduce_sum(tf.cast(targ[:, 1:] != 0, tf.float32))
@@ -157,10 +160,10 @@ def classic_train_step(src_vocab: int, tgt_vocab: int, embedding_dim: int, units
     return train_step
 
 
-def lab_train_step(lab: dict, src_vocab: int, tgt_vocab: int, embedding_dim: int, units: int,
-                   learning_rate: float = 1e-3):
-    encoder, decoder, optimizer = lab["build_model"](src_vocab, tgt_vocab, embedding_dim, units,
-                                                     learning_rate)
+def lab_train_step(
+    lab: dict, src_vocab: int, tgt_vocab: int, embedding_dim: int, units: int, learning_rate: float = 1e-3
+):
+    encoder, decoder, optimizer = lab["build_model"](src_vocab, tgt_vocab, embedding_dim, units, learning_rate)
     return lab["make_train_step"](encoder, decoder, optimizer)
 
 
@@ -200,22 +203,31 @@ def run(units_list=(1024, 256), steps: int = 3, sample: int = 8, seed: int = 0) 
     source = tf.constant(rng.integers(1, src_vocab, (BATCH, SOURCE_LEN)), tf.int32)
     target = tf.constant(rng.integers(4, tgt_vocab, (BATCH, TARGET_LEN)), tf.int32)
     target = tf.concat([tf.fill((BATCH, 1), lab["START_ID"]), target[:, 1:]], axis=1)
-    print(f"vocabularies from the data: {src_vocab:,} Chinese characters, {tgt_vocab:,} English "
-          f"words; batch {BATCH}, source length {SOURCE_LEN}, target length {TARGET_LEN}, "
-          f"embedding {EMBEDDING_DIM}; TensorFlow intra-op threads: "
-          f"{os.environ.get('TF_NUM_INTRAOP_THREADS', 'default')}", flush=True)
-    batches = [(np.asarray(s), np.asarray(t)) for s, t in
-               lab["make_batches"](lab["train_src"], lab["train_tgt"], BATCH, rng)]
+    print(
+        f"vocabularies from the data: {src_vocab:,} Chinese characters, {tgt_vocab:,} English "
+        f"words; batch {BATCH}, source length {SOURCE_LEN}, target length {TARGET_LEN}, "
+        f"embedding {EMBEDDING_DIM}; TensorFlow intra-op threads: "
+        f"{os.environ.get('TF_NUM_INTRAOP_THREADS', 'default')}",
+        flush=True,
+    )
+    batches = [
+        (np.asarray(s), np.asarray(t)) for s, t in lab["make_batches"](lab["train_src"], lab["train_tgt"], BATCH, rng)
+    ]
     words = sum(int((t[:, 1:] != 0).sum()) for _, t in batches)
-    print(f"real data: {len(lab['train_src']):,} training pairs, {len(batches)} batches of up to "
-          f"{BATCH}, {words:,} target words per epoch", flush=True)
+    print(
+        f"real data: {len(lab['train_src']):,} training pairs, {len(batches)} batches of up to "
+        f"{BATCH}, {words:,} target words per epoch",
+        flush=True,
+    )
     rows = []
     for units in units_list:
         row = {"units": units}
         for name, make in [
-            ("classic", lambda: classic_train_step(src_vocab, tgt_vocab, EMBEDDING_DIM, units,
-                                                   lab["START_ID"])),
-            ("lab", lambda: lab_train_step(lab, src_vocab, tgt_vocab, EMBEDDING_DIM, units)),
+            (
+                "classic",
+                lambda units=units: classic_train_step(src_vocab, tgt_vocab, EMBEDDING_DIM, units, lab["START_ID"]),
+            ),
+            ("lab", lambda units=units: lab_train_step(lab, src_vocab, tgt_vocab, EMBEDDING_DIM, units)),
         ]:
             keras.backend.clear_session()
             train_step = make()
@@ -225,9 +237,12 @@ def run(units_list=(1024, 256), steps: int = 3, sample: int = 8, seed: int = 0) 
             else:
                 result["epoch"] = lab_epoch_seconds(train_step, batches, sample)
             row.update({f"{name}_{k}": v for k, v in result.items()})
-            print(f"  units {units:5d}  {name:8s} trace {result['trace']:6.1f} s   first call "
-                  f"{result['first']:6.1f} s   step {result['step']:7.2f} s   epoch "
-                  f"{result['epoch'] / 60:6.1f} min", flush=True)
+            print(
+                f"  units {units:5d}  {name:8s} trace {result['trace']:6.1f} s   first call "
+                f"{result['first']:6.1f} s   step {result['step']:7.2f} s   epoch "
+                f"{result['epoch'] / 60:6.1f} min",
+                flush=True,
+            )
             del train_step
         row["speedup"] = row["classic_step"] / row["lab_step"]
         row["epoch_speedup"] = row["classic_epoch"] / row["lab_epoch"]
@@ -238,29 +253,42 @@ def run(units_list=(1024, 256), steps: int = 3, sample: int = 8, seed: int = 0) 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--units", type=int, nargs="+", default=[1024, 256],
-                        help="GRU sizes to compare (default: 1024 256)")
-    parser.add_argument("--steps", type=int, default=3,
-                        help="timed fixed-shape steps per implementation after the first call "
-                             "(default: 3)")
-    parser.add_argument("--sample", type=int, default=8,
-                        help="real-data batches timed to estimate the lab's epoch (default: 8)")
+    parser.add_argument(
+        "--units", type=int, nargs="+", default=[1024, 256], help="GRU sizes to compare (default: 1024 256)"
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=3,
+        help="timed fixed-shape steps per implementation after the first call (default: 3)",
+    )
+    parser.add_argument(
+        "--sample", type=int, default=8, help="real-data batches timed to estimate the lab's epoch (default: 8)"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     rows = run(args.units, args.steps, args.sample)
-    print(f"\n{'':5s}  {'fixed 46 x 38 batches: step time':32s}  {'epoch of real data (estimate)':32s}"
-          f"  before the first step")
-    print(f"units  {'classic':>9s} {'lab':>9s} {'speed-up':>9s}   {'classic':>9s} {'lab':>9s} "
-          f"{'speed-up':>9s}   classic / lab")
+    print(
+        f"\n{'':5s}  {'fixed 46 x 38 batches: step time':32s}  {'epoch of real data (estimate)':32s}"
+        f"  before the first step"
+    )
+    print(
+        f"units  {'classic':>9s} {'lab':>9s} {'speed-up':>9s}   {'classic':>9s} {'lab':>9s} "
+        f"{'speed-up':>9s}   classic / lab"
+    )
     for r in rows:
         # trace + graph optimisation: the first call minus one ordinary step
         ready = {k: r[f"{k}_trace"] + r[f"{k}_first"] - r[f"{k}_step"] for k in ("classic", "lab")}
-        print(f"{r['units']:5d}  {r['classic_step']:7.2f} s {r['lab_step']:7.2f} s {r['speedup']:8.1f}x"
-              f"   {r['classic_epoch'] / 60:5.1f} min {r['lab_epoch'] / 60:5.1f} min "
-              f"{r['epoch_speedup']:8.1f}x   {ready['classic']:5.1f} s / {ready['lab']:.1f} s")
+        print(
+            f"{r['units']:5d}  {r['classic_step']:7.2f} s {r['lab_step']:7.2f} s {r['speedup']:8.1f}x"
+            f"   {r['classic_epoch'] / 60:5.1f} min {r['lab_epoch'] / 60:5.1f} min "
+            f"{r['epoch_speedup']:8.1f}x   {ready['classic']:5.1f} s / {ready['lab']:.1f} s"
+        )
     r = rows[0]
-    print(f"\ntarget words per second at {r['units']} units: classic "
-          f"{r['words'] / r['classic_epoch']:,.0f}, lab {r['words'] / r['lab_epoch']:,.0f}")
+    print(
+        f"\ntarget words per second at {r['units']} units: classic "
+        f"{r['words'] / r['classic_epoch']:,.0f}, lab {r['words'] / r['lab_epoch']:,.0f}"
+    )
 
 
 if __name__ == "__main__":

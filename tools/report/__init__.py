@@ -35,6 +35,7 @@ One module per step, none importing a later one:
 * :mod:`.sections`, :mod:`.machine`: the values each section of the page shows;
 * :mod:`.page`: render ``templates/`` (Jinja2) into the page; :mod:`.cli`: the command line.
 """
+
 from coursekit.summary import SUMMARY_FILE, load_summary, save_summary
 
 from .cli import main
@@ -43,5 +44,4 @@ from .execute import run_one
 from .formatting import DASH
 from .runs import RUNS, STATUS_FILE
 
-__all__ = ["DASH", "RUNS", "STATUS_FILE", "SUMMARY_FILE", "collect", "load_summary", "main", "run_one",
-           "save_summary"]
+__all__ = ["DASH", "RUNS", "STATUS_FILE", "SUMMARY_FILE", "collect", "load_summary", "main", "run_one", "save_summary"]

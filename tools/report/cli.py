@@ -3,12 +3,13 @@
 Runs the chosen labs (unless ``--no-run``), collects their summaries and writes the page; exits with
 status 1 when a run failed or has no results.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from .collect import collect
 from .execute import run_all
@@ -42,15 +43,22 @@ def reproduce_command(profile: str, only: Sequence[str] | None, cell: str) -> st
 
 def main(argv: Sequence[str] | None = None, executor: Callable | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coursetools.report", description=DESCRIPTION)
-    parser.add_argument("--profile", default=None,
-                        help="auto|full|cpu|smoke (default: $COURSE_PROFILE or auto; with --no-run, "
-                             "the profile the summaries were made in)")
-    parser.add_argument("--only", type=parse_only, default=None, metavar="RUN,RUN",
-                        help=f"only these runs (default all: {','.join(RUNS)})")
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="auto|full|cpu|smoke (default: $COURSE_PROFILE or auto; with --no-run, "
+        "the profile the summaries were made in)",
+    )
+    parser.add_argument(
+        "--only",
+        type=parse_only,
+        default=None,
+        metavar="RUN,RUN",
+        help=f"only these runs (default all: {','.join(RUNS)})",
+    )
     parser.add_argument("--cell", choices=CELLS, default="gru", help="recurrent cell of the Luong runs")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the HTML file (default report/index.html)")
-    parser.add_argument("--no-run", action="store_true",
-                        help="only re-render from the existing run_summary.json files")
+    parser.add_argument("--no-run", action="store_true", help="only re-render from the existing run_summary.json files")
     parser.add_argument("--runs-dir", type=Path, default=RUNS_DIR, help=argparse.SUPPRESS)
     parser.add_argument("--checkpoint-dir", type=Path, default=CHECKPOINT_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -71,6 +79,9 @@ def main(argv: Sequence[str] | None = None, executor: Callable | None = None) ->
 
     out = write_report(results, args.out, profile, reproduce_command(profile, args.only, args.cell))
     bad = [r for r in results if not r.ok]
-    print(f"wrote {out} ({len(results)} run(s)"
-          + (f"; FAILED or missing: {', '.join(r.name for r in bad)})" if bad else ", all ok)"), file=sys.stderr)
+    print(
+        f"wrote {out} ({len(results)} run(s)"
+        + (f"; FAILED or missing: {', '.join(r.name for r in bad)})" if bad else ", all ok)"),
+        file=sys.stderr,
+    )
     return 1 if bad else 0

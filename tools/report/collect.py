@@ -4,13 +4,15 @@ The page is rendered from these results only, so ``--no-run`` can re-render it w
 anything. :func:`metric`, :func:`records` and :func:`number` read a summary defensively: a key that
 is missing or of the wrong type reads as None (or an empty list) instead of failing the report.
 """
+
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from coursekit.summary import SUMMARY_FILE, load_summary
 
@@ -20,6 +22,7 @@ from .runs import RUNS_DIR, STATUS_FILE, RunSpec, run_specs
 @dataclass
 class RunResult:
     """What the report knows about one run: its summary (None if it has none) and status."""
+
     name: str
     spec: RunSpec
     summary: dict | None
@@ -48,9 +51,15 @@ def collect(names: Sequence[str], runs_dir: Path = RUNS_DIR, cell: str = "gru") 
                 status = {}
         copy = workdir / Path(spec.notebook).name
         errors = status.get("cell_errors") if isinstance(status.get("cell_errors"), list) else []
-        result = RunResult(name, spec, None, "ok", seconds=status.get("seconds"),
-                           notebook_copy=copy if copy.is_file() else None,
-                           cell_errors=[e for e in errors if isinstance(e, dict)])
+        result = RunResult(
+            name,
+            spec,
+            None,
+            "ok",
+            seconds=status.get("seconds"),
+            notebook_copy=copy if copy.is_file() else None,
+            cell_errors=[e for e in errors if isinstance(e, dict)],
+        )
         if status.get("status") == "failed":
             result.status, result.error = "failed", status.get("error") or "(no error message recorded)"
         elif (workdir / SUMMARY_FILE).is_file():
@@ -60,8 +69,9 @@ def collect(names: Sequence[str], runs_dir: Path = RUNS_DIR, cell: str = "gru") 
                 result.status, result.error = "failed", f"unreadable {SUMMARY_FILE}: {error}"
         else:
             result.status = "missing"
-            result.error = (f"no {SUMMARY_FILE} in {workdir}: this run has not been executed "
-                            f"(run `make report` without NO_RUN)")
+            result.error = (
+                f"no {SUMMARY_FILE} in {workdir}: this run has not been executed (run `make report` without NO_RUN)"
+            )
         results.append(result)
     return results
 
@@ -99,4 +109,5 @@ def ranked(results: Sequence[RunResult]) -> list[RunResult]:
     def key(r):
         beam = number(metric(r.summary, "bleu_beam"))
         return number(metric(r.summary, "bleu_greedy")), -math.inf if beam is None else beam
+
     return sorted(scored, key=key, reverse=True)

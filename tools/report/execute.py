@@ -4,6 +4,7 @@ Each run executes its notebook with nbclient in ``<runs_dir>/<run>/`` and writes
 there (ok or failed, the error, the cells that raised, the time it took). A failed run never stops the
 others.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,8 @@ import re
 import sys
 import textwrap
 import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 from coursekit import ROOT
 from coursekit.summary import SUMMARY_FILE, _jsonable, load_summary
@@ -32,9 +33,14 @@ def cell_errors(nb) -> list[dict]:
         for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
             if output.get("output_type") == "error":
                 trace = _ANSI.sub("", "\n".join(output.get("traceback") or [])).splitlines()
-                errors.append({"cell": number, "ename": output.get("ename", ""),
-                               "evalue": _ANSI.sub("", str(output.get("evalue", ""))),
-                               "traceback": "\n".join(line.rstrip() for line in trace[-ERROR_LINES:])})
+                errors.append(
+                    {
+                        "cell": number,
+                        "ename": output.get("ename", ""),
+                        "evalue": _ANSI.sub("", str(output.get("evalue", ""))),
+                        "traceback": "\n".join(line.rstrip() for line in trace[-ERROR_LINES:]),
+                    }
+                )
     return errors
 
 
@@ -53,8 +59,9 @@ def execute_notebook(notebook: Path, workdir: Path, env: Mapping[str, str], time
     workdir = Path(workdir)
     nb = nbformat.read(str(notebook), as_version=4)
     kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
-    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel, allow_errors=True,
-                            resources={"metadata": {"path": str(workdir)}})
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name=kernel, allow_errors=True, resources={"metadata": {"path": str(workdir)}}
+    )
     with open(workdir / "kernel.log", "wb") as log:
         try:
             client.execute(env=dict(env), cwd=str(workdir), stdout=log, stderr=log)
@@ -71,13 +78,19 @@ def error_text(error: BaseException, lines: int = ERROR_LINES) -> str:
     while kept and not kept[0].strip():
         kept.pop(0)
     if len(kept) > lines:  # the first line says what happened, the last ones where
-        kept = [kept[0], "[...]"] + kept[-(lines - 2):]
+        kept = [kept[0], "[...]", *kept[-(lines - 2) :]]
     return "\n".join(kept)
 
 
-def run_one(spec: RunSpec, profile: str, runs_dir: Path = RUNS_DIR,
-            checkpoint_dir: Path = CHECKPOINT_DIR, executor: Callable | None = None,
-            root: Path | None = None, log=sys.stderr) -> dict:
+def run_one(
+    spec: RunSpec,
+    profile: str,
+    runs_dir: Path = RUNS_DIR,
+    checkpoint_dir: Path = CHECKPOINT_DIR,
+    executor: Callable | None = None,
+    root: Path | None = None,
+    log=sys.stderr,
+) -> dict:
     """Execute one run; return (and write to ``STATUS_FILE``) its status. Never raises for a failed run.
 
     ``executor(notebook, workdir, env, timeout)`` runs the notebook (default :func:`execute_notebook`);
@@ -93,23 +106,36 @@ def run_one(spec: RunSpec, profile: str, runs_dir: Path = RUNS_DIR,
     notebook = Path(root) / spec.notebook
     env = run_env(spec, profile, checkpoint_dir)
     timeout = cell_timeout(spec.lab, profile)
-    status = {"run": spec.name, "notebook": spec.notebook, "profile": profile,
-              "env": dict(spec.env),
-              "cell_timeout": timeout, "status": "ok", "error": None, "cell_errors": []}
+    status = {
+        "run": spec.name,
+        "notebook": spec.notebook,
+        "profile": profile,
+        "env": dict(spec.env),
+        "cell_timeout": timeout,
+        "status": "ok",
+        "error": None,
+        "cell_errors": [],
+    }
     start = time.monotonic()
     try:
         if not notebook.is_file():
             raise FileNotFoundError(f"notebook {spec.notebook} does not exist")
         errors = executor(notebook, workdir, env, timeout)  # a list of cell errors, or None
-        status["cell_errors"] = [_jsonable(e) for e in errors if isinstance(e, Mapping)] \
-            if isinstance(errors, list) else []
+        status["cell_errors"] = (
+            [_jsonable(e) for e in errors if isinstance(e, Mapping)] if isinstance(errors, list) else []
+        )
         if not (workdir / SUMMARY_FILE).is_file():
             first = status["cell_errors"][:1]
             raise RuntimeError(
                 f"the notebook wrote no {SUMMARY_FILE} (its last cell must call "
                 f"coursekit.summary.save_summary(summary))"
-                + (f"; {len(status['cell_errors'])} cell(s) raised, the first one cell {first[0]['cell']}:\n"
-                   f"{first[0]['traceback']}" if first else " and no cell raised an error"))
+                + (
+                    f"; {len(status['cell_errors'])} cell(s) raised, the first one cell {first[0]['cell']}:\n"
+                    f"{first[0]['traceback']}"
+                    if first
+                    else " and no cell raised an error"
+                )
+            )
         load_summary(workdir / SUMMARY_FILE)
     except Exception as error:  # noqa: BLE001 - any failure of one run is reported, not raised
         status.update(status="failed", error=error_text(error))
@@ -119,22 +145,33 @@ def run_one(spec: RunSpec, profile: str, runs_dir: Path = RUNS_DIR,
         outcome = "ok" if status["status"] == "ok" else "FAILED:\n" + textwrap.indent(status["error"], "    ")
         if status["status"] == "ok" and status["cell_errors"]:
             outcome += ", but cells raised: " + "; ".join(
-                f"cell {e['cell']}: {e['ename']}: {e['evalue'][:120]}" for e in status["cell_errors"])
+                f"cell {e['cell']}: {e['ename']}: {e['evalue'][:120]}" for e in status["cell_errors"]
+            )
         print(f"  {spec.name}: {outcome} ({status['seconds']:.0f} s)", file=log, flush=True)
     return status
 
 
-def run_all(names: Sequence[str], profile: str, cell: str = "gru", runs_dir: Path = RUNS_DIR,
-            checkpoint_dir: Path = CHECKPOINT_DIR, executor: Callable | None = None,
-            root: Path | None = None, log=sys.stderr) -> list[dict]:
+def run_all(
+    names: Sequence[str],
+    profile: str,
+    cell: str = "gru",
+    runs_dir: Path = RUNS_DIR,
+    checkpoint_dir: Path = CHECKPOINT_DIR,
+    executor: Callable | None = None,
+    root: Path | None = None,
+    log=sys.stderr,
+) -> list[dict]:
     """Execute ``names`` one after the other (each failure is recorded, the next run goes on)."""
     statuses = []
     specs = run_specs(names, cell)
     for i, spec in enumerate(specs, start=1):
         if log:
             extra = "".join(f" {k}={v}" for k, v in spec.env.items())
-            print(f"[{i}/{len(specs)}] {spec.name}: {spec.notebook}{extra} (profile {profile}, "
-                  f"cell time limit {cell_timeout(spec.lab, profile)} s) in {Path(runs_dir) / spec.name}",
-                  file=log, flush=True)
+            print(
+                f"[{i}/{len(specs)}] {spec.name}: {spec.notebook}{extra} (profile {profile}, "
+                f"cell time limit {cell_timeout(spec.lab, profile)} s) in {Path(runs_dir) / spec.name}",
+                file=log,
+                flush=True,
+            )
         statuses.append(run_one(spec, profile, runs_dir, checkpoint_dir, executor, root, log))
     return statuses

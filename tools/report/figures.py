@@ -2,14 +2,15 @@
 
 Every figure becomes a base64 PNG data URI (:class:`Image`), so the page needs no other file.
 """
+
 from __future__ import annotations
 
 import base64
 import io
 import math
 import textwrap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 PAGE_INCHES = 10.6
 """The width of the page's text column in inches (at 96 CSS pixels per inch): figures aim to fit it."""
@@ -18,13 +19,17 @@ FIGURE_DPI = 192
 """Figures are rendered at twice the CSS pixel density and shown at one inch = 96 CSS pixels, so text
 has the same size in every figure (and stays sharp on high-density screens)."""
 
-SENTIMENT_CURVES = (("train_loss", "training loss"), ("train_accuracy", "training accuracy"),
-                    ("validation_accuracy", "validation accuracy"))
+SENTIMENT_CURVES = (
+    ("train_loss", "training loss"),
+    ("train_accuracy", "training accuracy"),
+    ("validation_accuracy", "validation accuracy"),
+)
 
 
 @dataclass(frozen=True)
 class Image:
     """A figure as the page shows it: a PNG data URI, its width in CSS pixels, its alternative text."""
+
     uri: str
     width: int
     alt: str
@@ -61,8 +66,7 @@ def translation_curves(histories: Mapping[str, list]) -> Image:
 def sentiment_curves(history: list) -> Image:
     from coursekit.plotting import training_curves
 
-    fig = training_curves({"sentiment": history}, SENTIMENT_CURVES, panel_width=PAGE_INCHES / 3,
-                          panel_height=2.8)
+    fig = training_curves({"sentiment": history}, SENTIMENT_CURVES, panel_width=PAGE_INCHES / 3, panel_height=2.8)
     return figure_image(fig, "sentiment training curves")
 
 
@@ -91,8 +95,7 @@ def weights_problem(example: Mapping) -> str | None:
     except (TypeError, ValueError):
         return "the attention weights are not a matrix of numbers"
     if shape != (len(words), len(source)):
-        return (f"the attention weights have shape {shape}, not {len(words)} words x {len(source)} "
-                f"source tokens")
+        return f"the attention weights have shape {shape}, not {len(words)} words x {len(source)} source tokens"
     return None
 
 
@@ -118,21 +121,35 @@ def attention_figure(panels: Sequence[tuple[str, Mapping]]):
     width = min(need * 1.15, PAGE_INCHES / per_row)
     height = max(2.2, 0.27 * rows + 1.3)
     with plt.rc_context({"font.family": font_families()}):
-        fig, axes = plt.subplots(grid_rows, per_row, figsize=(width * per_row, height * grid_rows),
-                                 squeeze=False)
+        fig, axes = plt.subplots(grid_rows, per_row, figsize=(width * per_row, height * grid_rows), squeeze=False)
         axes = list(axes.flat)
-        for ax in axes[len(panels):]:
+        for ax in axes[len(panels) :]:
             ax.set_axis_off()
         for ax, (run, example), (source, words) in zip(axes, panels, sizes):
             problem = weights_problem(example)
             if problem is None:
-                heatmap(np.asarray(example["weights"], dtype=float), source, words, ax=ax, title=run,
-                        font_size=10.5, colorbar=False)
+                heatmap(
+                    np.asarray(example["weights"], dtype=float),
+                    source,
+                    words,
+                    ax=ax,
+                    title=run,
+                    font_size=10.5,
+                    colorbar=False,
+                )
             else:
                 ax.set_axis_off()
                 ax.set_title(run, fontsize=10.5)
-                ax.text(0.5, 0.5, textwrap.fill(problem, 28), ha="center", va="center", fontsize=9.5,
-                        color="0.4", transform=ax.transAxes)
+                ax.text(
+                    0.5,
+                    0.5,
+                    textwrap.fill(problem, 28),
+                    ha="center",
+                    va="center",
+                    fontsize=9.5,
+                    color="0.4",
+                    transform=ax.transAxes,
+                )
         fig.tight_layout(w_pad=2.0, h_pad=1.5)
     return fig
 

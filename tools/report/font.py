@@ -3,6 +3,7 @@
 The page then shows its Chinese sentences on machines without a CJK font, and stays small: a few
 dozen glyphs instead of the whole font.
 """
+
 from __future__ import annotations
 
 import base64
@@ -27,6 +28,7 @@ def cjk_font_subset(text: str, font_path: Path | None = None) -> str | None:
         from fontTools import subset
 
         from coursekit.plotting import FONT_FILE
+
         options = subset.Options()
         options.flavor = "woff"
         options.layout_features = ["*"]

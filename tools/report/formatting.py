@@ -2,6 +2,7 @@
 
 Every formatter shows a missing or non-numeric value as :data:`DASH`.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -45,6 +46,5 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-FILTERS = {"fmt": fmt, "fmt_int": fmt_int, "fmt_seconds": fmt_seconds, "fmt_bool": fmt_bool,
-           "plural": plural}
+FILTERS = {"fmt": fmt, "fmt_int": fmt_int, "fmt_seconds": fmt_seconds, "fmt_bool": fmt_bool, "plural": plural}
 """The formatters under the names the templates use."""

@@ -1,4 +1,5 @@
 """Describe the machine and the code the report was made with (its "About" facts)."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -14,12 +15,18 @@ from coursekit import ROOT, profiles
 def git_commit(root: Path = ROOT) -> str | None:
     """The short commit of ``root``'s checkout, noting uncommitted changes; None outside git."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
-                              text=True, timeout=10)
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        )
         if head.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         return head.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
@@ -39,9 +46,12 @@ def machine_info() -> dict[str, str]:
         tf_version = metadata.version("tensorflow")
     except metadata.PackageNotFoundError:
         tf_version = "not installed"
-    return {"CPUs": f"{os.cpu_count()}" + (f" × {cpu}" if cpu else ""),
-            "GPU": "NVIDIA driver present" if profiles.nvidia_driver_present() else "none",
-            "System": f"{platform.system()} {platform.release()} ({platform.machine()})",
-            "Python": platform.python_version(), "TensorFlow": tf_version,
-            "Date": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-            "Git commit": git_commit() or "not available"}
+    return {
+        "CPUs": f"{os.cpu_count()}" + (f" × {cpu}" if cpu else ""),
+        "GPU": "NVIDIA driver present" if profiles.nvidia_driver_present() else "none",
+        "System": f"{platform.system()} {platform.release()} ({platform.machine()})",
+        "Python": platform.python_version(),
+        "TensorFlow": tf_version,
+        "Date": _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "Git commit": git_commit() or "not available",
+    }

@@ -3,13 +3,14 @@
 Nothing here runs anything (that is :mod:`coursetools.report.execute`); this module only describes the runs
 and where their files go.
 """
+
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from coursekit import ROOT, profiles
 
@@ -27,6 +28,7 @@ CELLS = ("gru", "lstm")
 @dataclass(frozen=True)
 class RunSpec:
     """One run of the report: which notebook, which lab's time limits, which extra environment."""
+
     name: str
     lab: str  # "nmt", "nmt_luong" or "sentiment"
     notebook: str  # relative to the bundle's top folder
@@ -44,13 +46,16 @@ class RunSpec:
         return self.env.get("LUONG_SCORE") if self.lab == "nmt_luong" else None
 
 
-RUNS: dict[str, RunSpec] = {spec.name: spec for spec in (
-    RunSpec("bahdanau", "nmt", "solutions/nmt/nmt.ipynb"),
-    RunSpec("luong-dot", "nmt_luong", "solutions/nmt_luong/nmt_luong.ipynb", {"LUONG_SCORE": "dot"}),
-    RunSpec("luong-general", "nmt_luong", "solutions/nmt_luong/nmt_luong.ipynb", {"LUONG_SCORE": "general"}),
-    RunSpec("luong-concat", "nmt_luong", "solutions/nmt_luong/nmt_luong.ipynb", {"LUONG_SCORE": "concat"}),
-    RunSpec("sentiment", "sentiment", "solutions/sentiment/sentiment.ipynb"),
-)}
+RUNS: dict[str, RunSpec] = {
+    spec.name: spec
+    for spec in (
+        RunSpec("bahdanau", "nmt", "solutions/nmt/nmt.ipynb"),
+        RunSpec("luong-dot", "nmt_luong", "solutions/nmt_luong/nmt_luong.ipynb", {"LUONG_SCORE": "dot"}),
+        RunSpec("luong-general", "nmt_luong", "solutions/nmt_luong/nmt_luong.ipynb", {"LUONG_SCORE": "general"}),
+        RunSpec("luong-concat", "nmt_luong", "solutions/nmt_luong/nmt_luong.ipynb", {"LUONG_SCORE": "concat"}),
+        RunSpec("sentiment", "sentiment", "solutions/sentiment/sentiment.ipynb"),
+    )
+}
 
 
 def run_specs(names: Sequence[str], cell: str = "gru") -> list[RunSpec]:
@@ -65,8 +70,9 @@ def run_specs(names: Sequence[str], cell: str = "gru") -> list[RunSpec]:
     for name in names:
         spec = RUNS[name]
         if spec.lab == "nmt_luong":
-            spec = RunSpec(name if cell == "gru" else f"{name}-{cell}", spec.lab, spec.notebook,
-                           {**spec.env, "LUONG_CELL": cell})
+            spec = RunSpec(
+                name if cell == "gru" else f"{name}-{cell}", spec.lab, spec.notebook, {**spec.env, "LUONG_CELL": cell}
+            )
         specs.append(spec)
     return specs
 
@@ -103,8 +109,9 @@ def bleu_floor(profile: str | None) -> float | None:
         return None
 
 
-def run_env(spec: RunSpec, profile: str, checkpoint_dir: Path = CHECKPOINT_DIR,
-            base: Mapping[str, str] | None = None) -> dict[str, str]:
+def run_env(
+    spec: RunSpec, profile: str, checkpoint_dir: Path = CHECKPOINT_DIR, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The complete environment of ``spec``'s kernel: ``base`` (default ``os.environ``) plus the run's."""
     env = dict(os.environ if base is None else base)
     env[profiles.ENV_VAR] = profile

@@ -3,9 +3,10 @@
 One function per section; each returns None when the section has nothing to show (no translation
 run, no sentiment run). The numbers stay numbers: the templates format them (``formatting``).
 """
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from coursekit import profiles
 
@@ -39,23 +40,32 @@ def results_section(results: Sequence[RunResult], verdict: Verdict) -> dict | No
             continue
         greedy = number(metric(r.summary, "bleu_greedy"))
         epochs, best_epoch = _epochs(r.summary)
-        rows.append({
-            "result": r,
-            "best": verdict.best is not None and r.name == verdict.best.name and len(verdict.ranked) > 1,
-            "below_floor": r.name in below,
-            "attention": (r.summary or {}).get("attention") or DASH,
-            "cell": (r.summary or {}).get("cell") or DASH,
-            "greedy": greedy, "beam": metric(r.summary, "bleu_beam"),
-            "beam_width": metric(r.summary, "beam_width") if len(widths) != 1 else None,
-            "train_seconds": metric(r.summary, "train_seconds"), "epochs": epochs, "best_epoch": best_epoch,
-            "seconds_per_epoch": metric(r.summary, "seconds_per_epoch"),
-            "parameters": metric(r.summary, "parameters"), "restored": metric(r.summary, "restored")})
+        rows.append(
+            {
+                "result": r,
+                "best": verdict.best is not None and r.name == verdict.best.name and len(verdict.ranked) > 1,
+                "below_floor": r.name in below,
+                "attention": (r.summary or {}).get("attention") or DASH,
+                "cell": (r.summary or {}).get("cell") or DASH,
+                "greedy": greedy,
+                "beam": metric(r.summary, "bleu_beam"),
+                "beam_width": metric(r.summary, "beam_width") if len(widths) != 1 else None,
+                "train_seconds": metric(r.summary, "train_seconds"),
+                "epochs": epochs,
+                "best_epoch": best_epoch,
+                "seconds_per_epoch": metric(r.summary, "seconds_per_epoch"),
+                "parameters": metric(r.summary, "parameters"),
+                "restored": metric(r.summary, "restored"),
+            }
+        )
     held = {fmt_int(metric(r.summary, "held_out_sources")) for r in finished} - {DASH}
-    return {"rows": rows,
-            "beam_width": int(next(iter(widths))) if len(widths) == 1 else None,
-            "held_out": next(iter(held)) if len(held) == 1 else None,
-            "restored": any(metric(r.summary, "restored") is True for r in finished),
-            "scores": [{"run": r.name, "score": r.spec.score} for r in runs if r.spec.score]}
+    return {
+        "rows": rows,
+        "beam_width": int(next(iter(widths))) if len(widths) == 1 else None,
+        "held_out": next(iter(held)) if len(held) == 1 else None,
+        "restored": any(metric(r.summary, "restored") is True for r in finished),
+        "scores": [{"run": r.name, "score": r.spec.score} for r in runs if r.spec.score],
+    }
 
 
 def curves_section(results: Sequence[RunResult]) -> dict | None:
@@ -85,9 +95,14 @@ def attention_section(results: Sequence[RunResult]) -> dict | None:
         problems = [f"{run}: {p}" for run, ex in panels if (p := weights_problem(ex))]
         if missing:
             problems.append(f"not among the examples of {', '.join(missing)}")
-        examples.append({"source": source,
-                         "translations": [(run, ex.get("translation") or DASH) for run, ex in panels],
-                         "image": attention_image(source, panels), "problems": problems})
+        examples.append(
+            {
+                "source": source,
+                "translations": [(run, ex.get("translation") or DASH) for run, ex in panels],
+                "image": attention_image(source, panels),
+                "problems": problems,
+            }
+        )
     return {"examples": examples}
 
 
@@ -103,16 +118,31 @@ def sentiment_section(results: Sequence[RunResult]) -> dict | None:
     top = []
     for t in records(r.summary, "top_words"):
         label, predicted = t.get("label"), t.get("predicted")
-        top.append({"review": t.get("review", DASH), "label": label or DASH, "predicted": predicted or DASH,
-                    "wrong": label is not None and predicted is not None and label != predicted,
-                    "probability": t.get("probability"),
-                    "words": t.get("words") if isinstance(t.get("words"), list) else []})
-    right = sum(1 for t in records(r.summary, "top_words")
-                if t.get("label") is not None and t.get("label") == t.get("predicted"))
-    return {"result": r, "accuracy": sentiment_accuracy(r),
-            "train_seconds": metric(r.summary, "train_seconds"), "epochs": metric(r.summary, "epochs"),
-            "parameters": metric(r.summary, "parameters"),
-            "image": sentiment_curves(history) if history else None, "top_words": top, "right": right}
+        top.append(
+            {
+                "review": t.get("review", DASH),
+                "label": label or DASH,
+                "predicted": predicted or DASH,
+                "wrong": label is not None and predicted is not None and label != predicted,
+                "probability": t.get("probability"),
+                "words": t.get("words") if isinstance(t.get("words"), list) else [],
+            }
+        )
+    right = sum(
+        1
+        for t in records(r.summary, "top_words")
+        if t.get("label") is not None and t.get("label") == t.get("predicted")
+    )
+    return {
+        "result": r,
+        "accuracy": sentiment_accuracy(r),
+        "train_seconds": metric(r.summary, "train_seconds"),
+        "epochs": metric(r.summary, "epochs"),
+        "parameters": metric(r.summary, "parameters"),
+        "image": sentiment_curves(history) if history else None,
+        "top_words": top,
+        "right": right,
+    }
 
 
 def about_section(results: Sequence[RunResult], profile: str, machine: Mapping[str, str]) -> dict:
@@ -121,8 +151,13 @@ def about_section(results: Sequence[RunResult], profile: str, machine: Mapping[s
     runs = []
     for r in results:
         ran = (r.summary or {}).get("profile")
-        runs.append({"result": r, "env": " ".join(f"{k}={v}" for k, v in r.spec.env.items()),
-                     "status": r.status if r.status in ("ok", "failed") else "missing",
-                     "ran_in": ran if ran and ran != profile else None,
-                     "cell_errors": len(r.cell_errors) if r.ok else 0})
+        runs.append(
+            {
+                "result": r,
+                "env": " ".join(f"{k}={v}" for k, v in r.spec.env.items()),
+                "status": r.status if r.status in ("ok", "failed") else "missing",
+                "ran_in": ran if ran and ran != profile else None,
+                "cell_errors": len(r.cell_errors) if r.ok else 0,
+            }
+        )
     return {"facts": facts, "runs": runs}

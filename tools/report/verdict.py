@@ -2,10 +2,11 @@
 
 The facts only; the templates (``_header.html.j2``, ``_results.html.j2``) say them in sentences.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from coursekit.checks.sentiment import THRESHOLD as SENTIMENT_THRESHOLD
 
@@ -16,6 +17,7 @@ from .runs import bleu_floor
 @dataclass(frozen=True)
 class Scored:
     """A finished translation run with its BLEU scores."""
+
     name: str
     attention: str | None  # as the summary names it, "Luong dot"
     greedy: float
@@ -25,6 +27,7 @@ class Scored:
 @dataclass(frozen=True)
 class Accuracy:
     """A sentiment run's test accuracy (None if it recorded none) and the threshold it must reach."""
+
     name: str
     accuracy: float | None
     threshold: float
@@ -69,15 +72,25 @@ def sentiment_accuracy(result: RunResult) -> Accuracy:
 
 def judge(results: Sequence[RunResult], profile: str) -> Verdict:
     floor = bleu_floor(profile)
-    scored = [Scored(r.name, (r.summary or {}).get("attention") or None,
-                     number(metric(r.summary, "bleu_greedy")), number(metric(r.summary, "bleu_beam")))
-              for r in ranked(results)]
+    scored = [
+        Scored(
+            r.name,
+            (r.summary or {}).get("attention") or None,
+            number(metric(r.summary, "bleu_greedy")),
+            number(metric(r.summary, "bleu_beam")),
+        )
+        for r in ranked(results)
+    ]
     return Verdict(
-        profile=profile, floor=floor, translators=len(nmt(results)), ranked=scored,
+        profile=profile,
+        floor=floor,
+        translators=len(nmt(results)),
+        ranked=scored,
         under=[s for s in scored if floor is not None and s.greedy < floor],
         beam_worse=[s for s in scored if s.beam is not None and s.beam < s.greedy],
         broken=[r for r in nmt(results) if not r.ok],
         sentiment=[sentiment_accuracy(r) for r in results if r.spec.kind == "sentiment" and r.ok],
         has_sentiment=any(r.spec.kind == "sentiment" for r in results),
         raised=[r.name for r in results if r.ok and r.cell_errors],
-        failed=[r.name for r in results if not r.ok])
+        failed=[r.name for r in results if not r.ok],
+    )

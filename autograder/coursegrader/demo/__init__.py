@@ -12,6 +12,7 @@ it must get (score and status, per profile).
   (:mod:`.attacks`). `make test` grades it in the smoke profile;
   `make grade DEMO=hostile` grades it by hand.
 """
+
 from __future__ import annotations
 
 import copy
@@ -20,10 +21,9 @@ from pathlib import Path
 
 import nbformat
 
-from ..cells import grade_id
+from ..cells import grade_id, reference_answer, solution_cell, solution_cells, written_answer_cells
 from ..course import DEMO, LABS, SOLUTIONS
-from .answers import (HONEST_VARIANTS, _reference, solution_cell, solution_cells,  # noqa: F401 (tools, tests)
-                      student_version, written_answer_cells)
+from .answers import HONEST_VARIANTS
 from .hostile import hostile_class
 
 CLASSES = ("honest", "hostile")
@@ -38,7 +38,7 @@ def honest_class(assignment: str, released) -> dict[str, dict[str, object]]:
         for cell in written_answer_cells(nb):
             cell.source = "My answer, after running the lab: " + model[grade_id(cell)]
         return {"passes-all": {name: nb}}
-    bodies = {"passes-all": _reference(assignment), "untouched": None}
+    bodies = {"passes-all": reference_answer(assignment), "untouched": None}
     bodies.update(HONEST_VARIANTS.get(assignment, {}))
     class_ = {}
     for student, body in bodies.items():

@@ -1,37 +1,8 @@
 """Answers the demo classes hand in: the reference solution as a student types it, and typical mistakes."""
+
 from __future__ import annotations
 
-import nbformat
-
-from ..cells import is_answer
-from ..course import SOLUTIONS
-
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-
-
-def solution_cells(nb) -> list:
-    """The answer cells that hold code (the sentiment lab's TODO)."""
-    return [c for c in nb.cells if is_answer(c) and c.get("cell_type") == "code"]
-
-
-def written_answer_cells(nb) -> list:
-    """The answer cells a TA grades by hand (markdown: the NMT labs' questions)."""
-    return [c for c in nb.cells if is_answer(c) and c.get("cell_type") == "markdown"]
-
-
-def solution_cell(nb):
-    cells = solution_cells(nb)
-    if len(cells) != 1:
-        raise ValueError(f"expected exactly one code answer cell, found {len(cells)}")
-    return cells[0]
-
-
-def student_version(source: str) -> str:
-    """The reference solution as a student would hand it in: region markers removed."""
-    return "\n".join(line for line in source.splitlines() if line.strip() not in (BEGIN, END))
-
-
-GENERAL_SCORE_WITHOUT_MASK = '''\
+GENERAL_SCORE_WITHOUT_MASK = """\
 class LuongAttention(keras.layers.Layer):
     def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
@@ -42,12 +13,12 @@ class LuongAttention(keras.layers.Layer):
         scores = tf.einsum("bu,btu->bt", query, self.W_a(values))
         attention_weights = tf.nn.softmax(scores, axis=1)[:, :, tf.newaxis]
         context_vector = tf.reduce_sum(attention_weights * values, axis=1)
-        return context_vector, attention_weights'''
+        return context_vector, attention_weights"""
 
 # Bodies of the answer cell: a mistake or an attack each, otherwise a correct layer.
 HONEST_VARIANTS = {
     "sentiment": {
-        "dot-product": '''\
+        "dot-product": """\
 class LuongAttention(keras.layers.Layer):
     def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
@@ -60,8 +31,8 @@ class LuongAttention(keras.layers.Layer):
             scores = tf.where(mask, scores, -1e9)
         attention_weights = tf.nn.softmax(scores, axis=1)[:, :, tf.newaxis]
         context_vector = tf.reduce_sum(attention_weights * values, axis=1)
-        return context_vector, attention_weights''',
-        "crashes": '''\
+        return context_vector, attention_weights""",
+        "crashes": """\
 class LuongAttention(keras.layers.Layer):
     def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
@@ -72,14 +43,9 @@ class LuongAttention(keras.layers.Layer):
         scores = tf.matmul(query, self.W_a(values))
         attention_weights = tf.nn.softmax(scores, axis=1)
         context_vector = tf.reduce_sum(attention_weights * values, axis=1)
-        return context_vector, attention_weights''',
+        return context_vector, attention_weights""",
     },
 }
-
-
-def _reference(assignment: str) -> str:
-    solution = nbformat.read(SOLUTIONS / assignment / f"{assignment}.ipynb", as_version=4)
-    return student_version(solution_cell(solution).source)
 
 
 def _prepend(code: str, body: str) -> str:

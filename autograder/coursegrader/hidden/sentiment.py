@@ -5,6 +5,7 @@ giving every trainable weight random values (a seed drawn for this grading); the
 verdict recomputes those values here from the seed and the reported shapes, so a
 layer can only match by computing softmax(s^T W_a h) with the weights it was given.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,16 +33,19 @@ def verdict_general_score(request: dict, ev: dict, truth: dict) -> str:
     query, values = np.asarray(request["query"], "float64"), np.asarray(request["values"], "float64")
     (batch, units), length = query.shape, values.shape[1]
     shapes = ev.get("trainable_shapes")
-    if not (isinstance(shapes, list) and all(isinstance(s, list) and all(isinstance(n, int) for n in s)
-                                            for s in shapes)):
+    if not (
+        isinstance(shapes, list) and all(isinstance(s, list) and all(isinstance(n, int) for n in s) for s in shapes)
+    ):
         raise CheckFailed("LuongAttention should own its weights as trainable Keras weights")
     shapes = [tuple(s) for s in shapes]
     kernels = [i for i, s in enumerate(shapes) if s == (units, units)]
     biases = [i for i, s in enumerate(shapes) if s == (units,)]
     if not (len(kernels) == 1 and len(biases) <= 1 and len(kernels) + len(biases) == len(shapes)):
-        raise CheckFailed(f"LuongAttention should own exactly one trainable (units, units) matrix W_a (plus at "
-                          f"most one bias); it has {shapes}. The dot score has no W_a, and the additive "
-                          f"score has several matrices and a vector v_a.")
+        raise CheckFailed(
+            f"LuongAttention should own exactly one trainable (units, units) matrix W_a (plus at "
+            f"most one bias); it has {shapes}. The dot score has no W_a, and the additive "
+            f"score has several matrices and a vector v_a."
+        )
     rng = np.random.default_rng(int(request["randomize"]["seed"]))
     given = [rng.normal(scale=SCALE, size=s).astype("float32").astype("float64") for s in shapes]
     W = given[kernels[0]]
@@ -54,13 +58,16 @@ def verdict_general_score(request: dict, ev: dict, truth: dict) -> str:
     for M in (W, W.T):  # W_a applied to the values or to the query
         for extra in extras:
             expected = _softmax(np.einsum("bu,uv,btv->bt", query, M, values) + extra)
-            if (np.allclose(weights, expected, atol=1e-5)
-                    and np.allclose(context, np.einsum("bt,btu->bu", expected, values), atol=1e-4)):
+            if np.allclose(weights, expected, atol=1e-5) and np.allclose(
+                context, np.einsum("bt,btu->bu", expected, values), atol=1e-4
+            ):
                 return "The scores are Luong's general score."
-    raise CheckFailed("the attention weights are not softmax(s^T W_a h_i) over the time axis, computed with the "
-                      "layer's own W_a (W_a applied to the values or to the query, with or without bias were all "
-                      "accepted). Check that the score uses W_a (not the plain dot product), has no tanh, is not "
-                      "scaled, and that the softmax runs over axis 1.")
+    raise CheckFailed(
+        "the attention weights are not softmax(s^T W_a h_i) over the time axis, computed with the "
+        "layer's own W_a (W_a applied to the values or to the query, with or without bias were all "
+        "accepted). Check that the score uses W_a (not the plain dot product), has no tanh, is not "
+        "scaled, and that the softmax runs over axis 1."
+    )
 
 
 CHECKS = (Check("luong_matches_general_score", LABS, request_general_score, verdict_general_score),)

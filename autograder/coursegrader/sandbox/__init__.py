@@ -14,6 +14,7 @@ kernel* under bwrap; nbgrader, the verdicts and the gradebook stay outside.
 ``auto`` warns loudly and runs unsandboxed on a machine without bwrap,
 ``require`` refuses to grade.
 """
+
 from __future__ import annotations
 
 import functools
@@ -28,9 +29,11 @@ from .bwrap import bwrap_argv, bwrap_path
 MODES = ("auto", "require", "off")
 ENV_VAR = "SANDBOX"
 
-INSTALL_HINT = ("Install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`, "
-                "Fedora: `sudo dnf install bubblewrap`), or set SANDBOX=off to grade "
-                "without a sandbox at your own risk.")
+INSTALL_HINT = (
+    "Install bubblewrap (Debian/Ubuntu: `sudo apt-get install bubblewrap`, "
+    "Fedora: `sudo dnf install bubblewrap`), or set SANDBOX=off to grade "
+    "without a sandbox at your own risk."
+)
 
 
 def probe() -> tuple[bool, str]:
@@ -48,21 +51,24 @@ def probe() -> tuple[bool, str]:
     return _probe(path)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _probe(path: str) -> tuple[bool, str]:
     with tempfile.TemporaryDirectory() as work:
-        argv = bwrap_argv(["true"], cwd=work, runtime_dir=work, readonly=[], devices=[],
-                          env={"PATH": "/usr/bin:/bin"}, bwrap=path)
+        argv = bwrap_argv(
+            ["true"], cwd=work, runtime_dir=work, readonly=[], devices=[], env={"PATH": "/usr/bin:/bin"}, bwrap=path
+        )
         try:
             run = subprocess.run(argv, capture_output=True, text=True, timeout=30)
         except (OSError, subprocess.TimeoutExpired) as err:
             return False, f"{path} could not be run: {err}"
     if run.returncode != 0:
         detail = (run.stderr.strip().splitlines() or [f"exit code {run.returncode}"])[-1]
-        return False, (f"{path} is installed but cannot create the sandbox here ({detail}); "
-                       "user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone, "
-                       "AppArmor's apparmor_restrict_unprivileged_userns) or the container "
-                       "may forbid mounting /proc")
+        return False, (
+            f"{path} is installed but cannot create the sandbox here ({detail}); "
+            "user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone, "
+            "AppArmor's apparmor_restrict_unprivileged_userns) or the container "
+            "may forbid mounting /proc"
+        )
     return True, f"{path} works"
 
 
@@ -78,16 +84,19 @@ def decide(mode: str) -> tuple[bool, str]:
     if mode not in MODES:
         raise ValueError(f"sandbox mode {mode!r} is not valid; use one of: {', '.join(MODES)}")
     if mode == "off":
-        return False, ("WARNING: SANDBOX=off: student submissions run UNSANDBOXED, with the "
-                       "grader's rights (they can read the solutions and the gradebook, and "
-                       "use the network).")
+        return False, (
+            "WARNING: SANDBOX=off: student submissions run UNSANDBOXED, with the "
+            "grader's rights (they can read the solutions and the gradebook, and "
+            "use the network)."
+        )
     works, reason = probe()
     if works:
         return True, "Student kernels run inside a bubblewrap sandbox (no network, read-only bundle)."
     if mode == "require":
         raise RuntimeError(f"SANDBOX=require but the sandbox is unavailable: {reason}. {INSTALL_HINT}")
-    return False, ("*" * 78 + f"\nWARNING: no sandbox on {platform.system()} {platform.release()}: "
-                   f"{reason}.\nStudent submissions run UNSANDBOXED, with the grader's rights "
-                   "(they can read the solutions and the gradebook, and use the network).\n"
-                   f"{INSTALL_HINT} SANDBOX=require makes this an error.\n" + "*" * 78)
-
+    return False, (
+        "*" * 78 + f"\nWARNING: no sandbox on {platform.system()} {platform.release()}: "
+        f"{reason}.\nStudent submissions run UNSANDBOXED, with the grader's rights "
+        "(they can read the solutions and the gradebook, and use the network).\n"
+        f"{INSTALL_HINT} SANDBOX=require makes this an error.\n" + "*" * 78
+    )

@@ -13,6 +13,7 @@ Inside, the kernel:
   no controlling terminal, and a cleared environment (a whitelist is passed in);
 * dies with the grader (``--die-with-parent``).
 """
+
 from __future__ import annotations
 
 import os
@@ -25,9 +26,18 @@ from coursekit import ROOT
 
 #: Environment variables copied from the grader into the kernel when set
 #: (everything else, tokens and keys included, stays outside).
-ENV_KEEP = ("COURSE_PROFILE", "TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS",
-            "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "PYTHONHASHSEED", "MPLBACKEND",
-            "COURSE_DATA_DIR", "COURSEKIT_EVIDENCE")
+ENV_KEEP = (
+    "COURSE_PROFILE",
+    "TF_CPP_MIN_LOG_LEVEL",
+    "CUDA_VISIBLE_DEVICES",
+    "OMP_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "PYTHONHASHSEED",
+    "MPLBACKEND",
+    "COURSE_DATA_DIR",
+    "COURSEKIT_EVIDENCE",
+)
 
 #: The grader's data copy with the truth withheld, and its request file (both mounted read-only).
 DATA_ENV, REQUESTS_ENV = "COURSE_DATA_DIR", "COURSEKIT_EVIDENCE"
@@ -38,13 +48,13 @@ BUNDLE_READONLY = ("coursekit", "fonts")
 
 #: /etc files the kernel needs; /etc as a whole holds ssh host keys, shadow, etc.
 ETC_FILES = (
-    "/etc/ld.so.cache",      # the dynamic loader's library index (TensorFlow loads many .so)
-    "/etc/localtime",        # time zone for time.localtime / logging timestamps
-    "/etc/passwd",           # getpwuid(): getpass.getuser() and friends
+    "/etc/ld.so.cache",  # the dynamic loader's library index (TensorFlow loads many .so)
+    "/etc/localtime",  # time zone for time.localtime / logging timestamps
+    "/etc/passwd",  # getpwuid(): getpass.getuser() and friends
     "/etc/group",
-    "/etc/nsswitch.conf",    # how glibc looks up users/hosts
-    "/etc/hosts",            # "localhost" resolves without DNS (there is no network)
-    "/etc/fonts",            # fontconfig configuration (matplotlib, the CJK font)
+    "/etc/nsswitch.conf",  # how glibc looks up users/hosts
+    "/etc/hosts",  # "localhost" resolves without DNS (there is no network)
+    "/etc/fonts",  # fontconfig configuration (matplotlib, the CJK font)
 )
 
 # Merged-/usr systems (Debian 12, Ubuntu, Fedora) have /bin -> usr/bin etc.: these
@@ -69,9 +79,17 @@ def _depth(path: str) -> int:
     return len(Path(path).parts)
 
 
-def bwrap_argv(kernel_cmd: list[str], *, cwd: str, runtime_dir: str, readonly: list[str],
-               devices: list[str], env: dict[str, str], bwrap: str = "bwrap",
-               placed: dict[str, str] | None = None) -> list[str]:
+def bwrap_argv(
+    kernel_cmd: list[str],
+    *,
+    cwd: str,
+    runtime_dir: str,
+    readonly: list[str],
+    devices: list[str],
+    env: dict[str, str],
+    bwrap: str = "bwrap",
+    placed: dict[str, str] | None = None,
+) -> list[str]:
     """The full command line running ``kernel_cmd`` in the sandbox.
 
     ``readonly``: absolute (real) paths bound read-only at the same place; ``placed``:
@@ -82,23 +100,26 @@ def bwrap_argv(kernel_cmd: list[str], *, cwd: str, runtime_dir: str, readonly: l
     the kernel's whole environment. Only the system layout (which of /bin, /lib...
     are symlinks) is read from the file system.
     """
-    argv = [bwrap,
-            "--unshare-all",       # new user, PID, IPC, UTS, cgroup and network namespaces
-            "--unshare-net",       # (part of --unshare-all; spelled out: only a loopback, no network)
-            "--die-with-parent",   # SIGKILL the sandbox when the grader dies
-            "--new-session",       # no controlling terminal: no TIOCSTI keystroke injection
-            "--cap-drop", "ALL",   # no capabilities even when the grader runs as root
-            "--clearenv"]          # nothing from the grader's environment...
+    argv = [
+        bwrap,
+        "--unshare-all",  # new user, PID, IPC, UTS, cgroup and network namespaces
+        "--unshare-net",  # (part of --unshare-all; spelled out: only a loopback, no network)
+        "--die-with-parent",  # SIGKILL the sandbox when the grader dies
+        "--new-session",  # no controlling terminal: no TIOCSTI keystroke injection
+        "--cap-drop",
+        "ALL",  # no capabilities even when the grader runs as root
+        "--clearenv",
+    ]  # nothing from the grader's environment...
     for name, value in env.items():
-        argv += ["--setenv", name, value]   # ...except this whitelist
+        argv += ["--setenv", name, value]  # ...except this whitelist
 
     # Mounts, applied parents first so that deeper ones win (a read-only folder
     # inside the read-write cwd stays read-only, and vice versa).
     mounts: list[tuple[str, list[str]]] = [
-        ("/usr", ["--ro-bind", "/usr", "/usr"]),     # system programs and libraries
-        ("/proc", ["--proc", "/proc"]),              # a fresh procfs for the new PID namespace
-        ("/dev", ["--dev", "/dev"]),                 # null, zero, urandom, tty, private shm...
-        ("/tmp", ["--tmpfs", "/tmp"]),               # private scratch space, HOME
+        ("/usr", ["--ro-bind", "/usr", "/usr"]),  # system programs and libraries
+        ("/proc", ["--proc", "/proc"]),  # a fresh procfs for the new PID namespace
+        ("/dev", ["--dev", "/dev"]),  # null, zero, urandom, tty, private shm...
+        ("/tmp", ["--tmpfs", "/tmp"]),  # private scratch space, HOME
         # TensorFlow and glibc count CPUs and read cache sizes here:
         ("/sys/devices/system/cpu", ["--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]),
     ]
@@ -118,12 +139,12 @@ def bwrap_argv(kernel_cmd: list[str], *, cwd: str, runtime_dir: str, readonly: l
         mounts.append((path, ["--ro-bind-try", path, path]))
     for inside, real in (placed or {}).items():
         mounts.append((inside, ["--ro-bind", real, inside]))
-    mounts.append((cwd, ["--bind", cwd, cwd]))                        # the notebook's folder
+    mounts.append((cwd, ["--bind", cwd, cwd]))  # the notebook's folder
     mounts.append((runtime_dir, ["--bind", runtime_dir, runtime_dir]))  # connection file + sockets
     for _, args in sorted(mounts, key=lambda m: _depth(m[0])):  # sorted() is stable
         argv += args
 
-    return argv + ["--chdir", cwd, "--", *kernel_cmd]
+    return [*argv, "--chdir", cwd, "--", *kernel_cmd]
 
 
 def sandbox_env(parent_env: dict[str, str], keep=ENV_KEEP) -> dict[str, str]:
@@ -163,4 +184,3 @@ def _exposes(path: str) -> bool:
     """Whether binding ``path`` would show the whole bundle, the home folder or the root."""
     p = Path(path)
     return any(p == q or p in q.parents for q in (ROOT, Path.home().resolve()))
-

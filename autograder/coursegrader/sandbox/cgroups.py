@@ -14,8 +14,10 @@ shell that writes its own pid into the group's ``cgroup.procs`` and then execs
 bwrap, so nothing runs uncapped even for an instant. The group is deleted when
 the kernel has ended, right after reading whether it was OOM-killed.
 """
+
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import platform
@@ -27,8 +29,8 @@ import uuid
 from pathlib import Path
 
 KiB = 1024
-GiB = KiB ** 3
-_UNITS = {"": 1, "K": KiB, "M": KiB ** 2, "G": KiB ** 3, "T": KiB ** 4}
+GiB = KiB**3
+_UNITS = {"": 1, "K": KiB, "M": KiB**2, "G": KiB**3, "T": KiB**4}
 
 #: Memory kept for the grader (nbgrader, the gradebook, the OS) by :func:`default_memory_limit`.
 GRADER_RESERVE = 2 * GiB
@@ -56,14 +58,15 @@ def parse_size(text: str) -> int:
     raw = str(text)
     match = _SIZE.fullmatch(raw.strip())
     if match is None:
-        raise ValueError(f"memory size {raw!r} is not valid: use a number of bytes or a number "
-                         f"with a unit K, M, G or T, e.g. '8G' or '512M'")
+        raise ValueError(
+            f"memory size {raw!r} is not valid: use a number of bytes or a number "
+            f"with a unit K, M, G or T, e.g. '8G' or '512M'"
+        )
     number, unit = match.groups()
     scale = _UNITS[(unit or "").upper()]
     size = int(float(number) * scale) if "." in number else int(number) * scale
     if size <= 0:
-        raise ValueError(f"memory size {raw!r} is not valid: it must be positive "
-                         f"(an empty memory limit means no cap)")
+        raise ValueError(f"memory size {raw!r} is not valid: it must be positive (an empty memory limit means no cap)")
     return size
 
 
@@ -124,8 +127,7 @@ def _cgroup_mounts(mountinfo: str) -> list[tuple[str, str, str, list[str]]]:
         fields, tail = left.split(), right.split()
         if not sep or len(fields) < 5 or len(tail) < 3 or tail[0] not in ("cgroup", "cgroup2"):
             continue
-        found.append((tail[0], _unescape_mount(fields[4]), _unescape_mount(fields[3]),
-                      tail[2].split(",")))
+        found.append((tail[0], _unescape_mount(fields[4]), _unescape_mount(fields[3]), tail[2].split(",")))
     return found
 
 
@@ -135,7 +137,7 @@ def _own_cgroups(proc_cgroup: str) -> dict[str, str]:
     for line in proc_cgroup.splitlines():
         parts = line.split(":", 2)
         if len(parts) == 3:
-            for name in (parts[1].split(",") if parts[1] else [""]):
+            for name in parts[1].split(",") if parts[1] else [""]:
                 own[name] = parts[2]
     return own
 
@@ -149,7 +151,7 @@ def _below_mount(mount_point: str, mount_root: str, path: str | None) -> Path:
     root = mount_root.rstrip("/")
     if root and not (path == root or path.startswith(root + "/")):
         return base
-    rel = path[len(root):].strip("/")
+    rel = path[len(root) :].strip("/")
     where = base / rel if rel else base
     return where if where.is_dir() else base
 
@@ -205,8 +207,10 @@ def find_cgroup_parent(mountinfo: str | None = None, proc_cgroup: str | None = N
         parent = _v2_memory_parent(start, Path(point))
         if parent is not None:
             return 2, parent
-        notes.append(f"no group from {start} up to {point} can give its children the memory "
-                     f"controller (a group holding processes cannot)")
+        notes.append(
+            f"no group from {start} up to {point} can give its children the memory "
+            f"controller (a group holding processes cannot)"
+        )
     for fstype, point, root, options in mounts:
         if fstype == "cgroup" and "memory" in options:
             return 1, _below_mount(point, root, own.get("memory"))
@@ -243,7 +247,7 @@ def _own_cgroup_limit() -> int | None:
             if here == top or top not in here.parents:
                 break
             here = here.parent
-    limits = [n for n in limits if n < 2 ** 60]  # v1 shows "no limit" as a huge number
+    limits = [n for n in limits if n < 2**60]  # v1 shows "no limit" as a huge number
     return min(limits) if limits else None
 
 
@@ -275,8 +279,8 @@ class MemoryCap:
         try:
             if version == 2:
                 cap._write("memory.max", str(limit))
-                cap._write("memory.swap.max", "0", optional=True)    # no swapping past the cap
-                cap._write("memory.oom.group", "1", optional=True)   # an OOM kills the whole kernel
+                cap._write("memory.swap.max", "0", optional=True)  # no swapping past the cap
+                cap._write("memory.oom.group", "1", optional=True)  # an OOM kills the whole kernel
             else:
                 cap._write("memory.limit_in_bytes", str(limit))
                 cap._write("memory.memsw.limit_in_bytes", str(limit), optional=True)  # RAM + swap
@@ -343,10 +347,8 @@ class MemoryCap:
             except OSError:
                 pass
         for pid in self.pids():
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
 
 
 def _counter(text: str, name: str) -> int:
@@ -363,17 +365,17 @@ def _warn_uncapped_once(log, limit: str, reason: str) -> None:
         log.warning("Sandbox: memory_limit=%s is NOT applied, kernels run uncapped: %s", limit, reason)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def memory_cap_support() -> tuple[bool, str]:
     """Whether kernels can get a memory cap here, and how or why not (cached; meant to be
     printed once by the grader). Creates and removes a test group."""
     try:
         cap = MemoryCap.create(MIN_KERNEL_MEMORY)
     except MemoryCapUnavailable as err:
-        return False, (f"WARNING: student kernels run WITHOUT a memory cap: {err}. A runaway "
-                       f"allocation can then take the grader down (cgroups need Linux and root, "
-                       f"or a delegated cgroup v2 subtree).")
+        return False, (
+            f"WARNING: student kernels run WITHOUT a memory cap: {err}. A runaway "
+            f"allocation can then take the grader down (cgroups need Linux and root, "
+            f"or a delegated cgroup v2 subtree)."
+        )
     cap.remove(timeout=1)
-    return True, (f"Student kernels get their own memory cap (cgroup v{cap.version} under "
-                  f"{cap.path.parent}).")
-
+    return True, (f"Student kernels get their own memory cap (cgroup v{cap.version} under {cap.path.parent}).")

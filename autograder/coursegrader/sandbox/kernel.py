@@ -21,12 +21,15 @@ How it plugs into jupyter_client (8.x):
   bwrap itself, and bwrap dies of SIGINT, taking the kernel with it.
 
 """
+
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
 import tempfile
+from typing import ClassVar
 
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import List, TraitError, Unicode, default, validate
@@ -34,27 +37,45 @@ from traitlets import List, TraitError, Unicode, default, validate
 from coursekit import ROOT
 
 from . import INSTALL_HINT
-from .bwrap import (BUNDLE_READONLY, DATA_ENV, ENV_KEEP, REQUESTS_ENV, _exposes, _special_entries, bwrap_argv, bwrap_path,
-                    gpu_device_paths, sandbox_env)
+from .bwrap import (
+    BUNDLE_READONLY,
+    DATA_ENV,
+    ENV_KEEP,
+    REQUESTS_ENV,
+    _exposes,
+    _special_entries,
+    bwrap_argv,
+    bwrap_path,
+    gpu_device_paths,
+    sandbox_env,
+)
 from .cgroups import MemoryCap, MemoryCapUnavailable, _warn_uncapped_once, parse_size
 
 
 class SandboxedKernelManager(AsyncKernelManager):
     """An AsyncKernelManager whose kernel runs inside bwrap (see the module docstring)."""
 
-    extra_readonly = List(Unicode(), config=True,
-                          help="More host paths the kernel may read (bound read-only, same path).")
-    env_keep = List(Unicode(), default_value=list(ENV_KEEP), config=True,
-                    help="Environment variables copied from the grader into the kernel when set.")
-    memory_limit = Unicode("", config=True,
-                           help="Memory cap for the kernel (RAM + swap), e.g. '8G' or '512M' (see "
-                                "parse_size); '' for none. Past it the kernel alone is OOM-killed "
-                                "(see oom_killed()). Needs a cgroup memory controller; without one "
-                                "the kernel runs uncapped and memory_cap_problem says why.")
+    extra_readonly = List(
+        Unicode(), config=True, help="More host paths the kernel may read (bound read-only, same path)."
+    )
+    env_keep = List(
+        Unicode(),
+        default_value=list(ENV_KEEP),
+        config=True,
+        help="Environment variables copied from the grader into the kernel when set.",
+    )
+    memory_limit = Unicode(
+        "",
+        config=True,
+        help="Memory cap for the kernel (RAM + swap), e.g. '8G' or '512M' (see "
+        "parse_size); '' for none. Past it the kernel alone is OOM-killed "
+        "(see oom_killed()). Needs a cgroup memory controller; without one "
+        "the kernel runs uncapped and memory_cap_problem says why.",
+    )
 
     _sandbox_dir: str | None = None
     _sandbox_cwd: str | None = None
-    _cwd_specials: dict = {}
+    _cwd_specials: ClassVar[dict] = {}  # replaced per kernel, never mutated
     _memory_cap: MemoryCap | None = None
     _oom: bool = False
     #: Why the current (or last) kernel runs without the requested ``memory_limit``; None
@@ -110,8 +131,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         and the font, ``data/`` (unless the grader gives its own copy: see :meth:`placed_paths`),
         the folder of the grader's request file, and the extras."""
         env = {} if env is None else env
-        paths = {os.path.realpath(p) for p in (sys.prefix, sys.exec_prefix, sys.base_prefix,
-                                                sys.base_exec_prefix)}
+        paths = {os.path.realpath(p) for p in (sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix)}
         paths |= {str(ROOT / name) for name in BUNDLE_READONLY}
         if not env.get(DATA_ENV):
             paths.add(str(ROOT / "data"))
@@ -120,8 +140,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         paths |= {os.path.realpath(p) for p in self.extra_readonly}
         bad = sorted(p for p in paths if _exposes(p))
         if bad:
-            raise ValueError(f"refusing to expose {bad} to student code: each would show the "
-                             f"whole bundle ({ROOT}) or the home folder")
+            raise ValueError(
+                f"refusing to expose {bad} to student code: each would show the "
+                f"whole bundle ({ROOT}) or the home folder"
+            )
         return sorted(paths)
 
     @staticmethod
@@ -140,9 +162,11 @@ class SandboxedKernelManager(AsyncKernelManager):
             raise RuntimeError(f"SandboxedKernelManager: bwrap is not installed. {INSTALL_HINT}")
         cwd = os.path.realpath(kw.get("cwd") or os.getcwd())
         if _exposes(cwd):
-            raise ValueError(f"refusing to run a sandboxed kernel in {cwd}: it would be writable "
-                             f"and show the whole bundle or home folder; pass the notebook's folder "
-                             f"as cwd")
+            raise ValueError(
+                f"refusing to run a sandboxed kernel in {cwd}: it would be writable "
+                f"and show the whole bundle or home folder; pass the notebook's folder "
+                f"as cwd"
+            )
         if self._sandbox_cwd != cwd:  # not on restarts: what the kernel left is not "given"
             self._sandbox_cwd, self._cwd_specials = cwd, _special_entries(cwd)
         if self._sandbox_dir is None:  # a restart keeps the directory (and connection file)
@@ -160,8 +184,16 @@ class SandboxedKernelManager(AsyncKernelManager):
         env = sandbox_env(kw.get("env") or dict(os.environ), self.env_keep)
         readonly = self.readonly_paths(env)
         placed = self.placed_paths(env)
-        kernel_cmd = bwrap_argv(kernel_cmd, cwd=cwd, runtime_dir=self._sandbox_dir, placed=placed,
-                                readonly=readonly, devices=gpu_device_paths(), env=env, bwrap=bwrap)
+        kernel_cmd = bwrap_argv(
+            kernel_cmd,
+            cwd=cwd,
+            runtime_dir=self._sandbox_dir,
+            placed=placed,
+            readonly=readonly,
+            devices=gpu_device_paths(),
+            env=env,
+            bwrap=bwrap,
+        )
         kernel_cmd = self._cap_memory(kernel_cmd)
         kw["cwd"] = cwd
         # bwrap itself gets a minimal environment too (--clearenv hides it from the kernel anyway).
@@ -184,8 +216,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             self.memory_cap_problem = str(err)
             _warn_uncapped_once(self.log, self.memory_limit, str(err))
             return kernel_cmd
-        self.log.debug("Sandbox: kernel memory capped at %s in %s", self.memory_limit,
-                       self._memory_cap.path)
+        self.log.debug("Sandbox: kernel memory capped at %s in %s", self.memory_limit, self._memory_cap.path)
         return self._memory_cap.wrap(kernel_cmd)
 
     def _release_memory_cap(self, died: bool = True) -> None:
@@ -223,12 +254,9 @@ class SandboxedKernelManager(AsyncKernelManager):
             return
         for path, kind in _special_entries(self._sandbox_cwd).items():
             if self._cwd_specials.get(path) != kind:
-                self.log.warning("Sandbox: removing %s (%s) left in %s by the kernel",
-                                 path, kind, self._sandbox_cwd)
-                try:
+                self.log.warning("Sandbox: removing %s (%s) left in %s by the kernel", path, kind, self._sandbox_cwd)
+                with contextlib.suppress(OSError):
                     os.unlink(path)
-                except OSError:
-                    pass
         self._sandbox_cwd = None
 
     def __del__(self) -> None:
@@ -237,4 +265,3 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self._memory_cap is not None:
             self._memory_cap.remove(timeout=0)
             self._memory_cap = None
-
