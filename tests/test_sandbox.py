@@ -539,9 +539,9 @@ def test_memory_limit_trait_is_validated():
 
 
 def _fake_cgroup2(tmp_path, enabled_at):
-    """A cgroup2-like tree: root > system.slice > coursegrader.scope, memory enabled for the
+    """A cgroup2-like tree: root > system.slice > grader.scope, memory enabled for the
     children of the groups in ``enabled_at``; returns (mountinfo, /proc/self/cgroup)."""
-    scope = tmp_path / "system.slice" / "coursegrader.scope"
+    scope = tmp_path / "system.slice" / "grader.scope"
     scope.mkdir(parents=True)
     for group in (tmp_path, tmp_path / "system.slice", scope):
         (group / "cgroup.controllers").write_text("cpu io memory pids\n")
@@ -555,7 +555,7 @@ def _fake_cgroup2(tmp_path, enabled_at):
 
 def test_cgroup2_parent_is_the_nearest_group_whose_children_get_memory(tmp_path):
     mountinfo, own = _fake_cgroup2(tmp_path, enabled_at={".", "system.slice"})
-    # coursegrader.scope holds processes: enabling memory there fails for real (EBUSY) and, here,
+    # grader.scope holds processes: enabling memory there fails for real (EBUSY) and, here,
     # does not show up as "memory" in its subtree_control either.
     assert cgroups.find_cgroup_parent(mountinfo, own) == (2, tmp_path / "system.slice")
 
@@ -569,7 +569,7 @@ def test_no_memory_controller_anywhere_means_a_clear_reason(tmp_path):
 
 def test_cgroup1_memory_controller_is_used_when_v2_has_no_memory(tmp_path):
     unified, memory = tmp_path / "unified", tmp_path / "memory"
-    (memory / "jobs" / "coursegrader").mkdir(parents=True)
+    (memory / "jobs" / "grader").mkdir(parents=True)
     unified.mkdir()
     (unified / "cgroup.controllers").write_text("hugetlb\n")
     mountinfo = (
@@ -578,7 +578,7 @@ def test_cgroup1_memory_controller_is_used_when_v2_has_no_memory(tmp_path):
         f"33 25 0:29 / {unified} rw - cgroup2 cgroup2 rw\n"
     )
     own = "4:memory:/jobs/grader\n1:cpu:/\n0::/\n"
-    assert cgroups.find_cgroup_parent(mountinfo, own) == (1, memory / "jobs" / "coursegrader")
+    assert cgroups.find_cgroup_parent(mountinfo, own) == (1, memory / "jobs" / "grader")
     # in another cgroup namespace the own path is not visible: the mount point is used
     assert cgroups.find_cgroup_parent(mountinfo, "4:memory:/elsewhere\n") == (1, memory)
 
