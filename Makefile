@@ -22,7 +22,7 @@ export COURSE_EXCHANGE := $(abspath $(EXCHANGE))
 ASSIGNMENTS := $(notdir $(wildcard labs/*))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup release grade lab test bench bench-grade report clean publish collect return formgrader
+.PHONY: help setup release grade lab test test-fast bench bench-grade report clean publish collect return formgrader
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -68,8 +68,13 @@ formgrader: $(STAMP) ## JupyterLab on the whole bundle, with formgrader (menu Nb
 	@test -d $(COURSE_EXCHANGE) || install -d -m 777 $(COURSE_EXCHANGE)
 	$(VENV)/bin/jupyter lab --notebook-dir=.
 
-test: $(STAMP) ## run the test suite (includes real cpu-profile grading runs, ~25 min)
+test: $(STAMP) ## the whole test suite, lint included (real grading runs, ~25 min)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
+
+test-fast: $(STAMP) ## the unit tests only: a developer's one-minute loop
+	$(PY) -m pytest -q -m "not integration and not hub"
 
 bench: $(STAMP) ## speed: NMT step vs the classic code, then time to quality before/after (~40 min)
 	$(PY) -m coursetools.bench.step

@@ -1,8 +1,26 @@
-"""Grading runs shared by several test files (each costs minutes, so it runs once per session)."""
+"""Markers by folder, and grading runs shared by several test files.
+
+The tests mirror the packages (``coursekit/``, ``coursegrader/``, ``coursetools/``, and ``labs/`` for
+the notebooks' own code); ``integration/`` grades whole classes and ``hub/`` runs a JupyterHub with
+real users. Those two folders are marked ``integration`` and ``hub``, so that ``make test-fast``
+(``-m "not integration and not hub"``) stays a developer's one-minute loop.
+"""
+
+from pathlib import Path
 
 import pytest
 
 from coursegrader.grade import grade
+
+HERE = Path(__file__).parent
+MARK_BY_FOLDER = {"integration": pytest.mark.integration, "hub": pytest.mark.hub}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        folder = Path(item.fspath).relative_to(HERE).parts[0]
+        if folder in MARK_BY_FOLDER:
+            item.add_marker(MARK_BY_FOLDER[folder])
 
 
 @pytest.fixture(scope="session")

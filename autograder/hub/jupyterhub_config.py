@@ -1,6 +1,6 @@
 """JupyterHub configuration of the course: one instructor, students, one shared nbgrader exchange.
 
-The course's hub recipe (README.md, "On a JupyterHub"), run as root by tests/test_hub.py:
+The course's hub recipe (README.md, "On a JupyterHub"), run as root by tests/hub/test_hub.py:
 
 * Users log in with their account on the machine (PAM, JupyterHub's default): the instructor and
   the members of the unix group COURSE_GROUP. Each single-user server runs as that OS user

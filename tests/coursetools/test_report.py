@@ -14,12 +14,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from markupsafe import Markup
-from screenshots import screenshot
 
 import coursetools.report as report
 import coursetools.report.execute  # noqa: F401 - the runner, whose ROOT a test moves
 from coursekit import plotting, profiles
 from coursekit.mathml import latex_to_mathml, text_with_math
+from tests.support.screenshots import screenshot
 
 REPORT_PACKAGE = Path(report.__file__).parent
 MATHML_NS = 'xmlns="http://www.w3.org/1998/Math/MathML"'
@@ -549,6 +549,7 @@ def test_execute_notebook_for_real(tmp_path):
     assert result.ok and len(result.cell_errors) == 1
 
 
+@pytest.mark.integration
 def test_make_report_runs_every_lab_in_the_smoke_profile(tmp_path):
     """The real thing, in smoke: five notebooks run, every section of the page is filled from them."""
     out = tmp_path / "index.html"

@@ -20,10 +20,9 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from notebook_cells import graded_check
-
 from coursekit import ROOT, nmt, profiles
 from coursetools.bench.step import load_lab
+from tests.support.notebook_cells import graded_check
 
 NOTEBOOK = ROOT / "solutions" / "nmt_luong" / "nmt_luong.ipynb"
 TAGS = ("setup", "data", "model", "build", "decode")
@@ -130,6 +129,7 @@ DISTRIBUTED = textwrap.dedent("""
 """)
 
 
+@pytest.mark.integration  # two logical devices in a subprocess: about ten seconds each
 @pytest.mark.parametrize("score,cell", [("general", "gru"), ("concat", "lstm")])
 def test_distributed_step_equals_single_device_step(score, cell, tmp_path):
     """Two logical CPUs under MirroredStrategy: same loss and same updated weights as one device."""

@@ -12,12 +12,12 @@ import shutil
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
-from notebook_cells import cells_by_id
 
 from coursegrader import store
 from coursegrader.course import DEMO
 from coursegrader.grade import grade
 from coursegrader.state import load_state
+from tests.support.notebook_cells import cells_by_id
 
 NMT_STUDENTS = ["ada", "ben", "cem", "dia"]
 SENTIMENT_STUDENTS = ["eli", "fay"]  # fay copied eli's answer, byte for byte

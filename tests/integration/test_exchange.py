@@ -18,11 +18,11 @@ import sys
 from pathlib import Path
 
 import nbformat
-from notebook_cells import load, released_with_reference_answer
 
 from coursegrader.course import ROOT, assignments
 from coursegrader.grade import grade
 from coursegrader.table import read_expected
+from tests.support.notebook_cells import load, released_with_reference_answer
 
 COURSE_ID = "seq2seq-attention"
 ASSIGNMENT = "sentiment"

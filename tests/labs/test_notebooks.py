@@ -4,9 +4,9 @@ import json
 import re
 
 import pytest
-from notebook_cells import cells_by_id, load, tracked_notebooks
 
 from coursegrader.cells import solution_cells, written_answer_cells
+from tests.support.notebook_cells import cells_by_id, load, tracked_notebooks
 
 ASSIGNMENTS = ["sentiment", "nmt", "nmt_luong"]
 

@@ -9,12 +9,12 @@ very same verdict functions run in both.
 import textwrap
 
 import pytest
-from notebook_cells import cells_by_id, load
 
 from coursegrader.cells import solution_cell, student_version
 from coursegrader.requests import draw, find_check, lab_settings
 from coursekit import checks, profiles
 from coursekit.checks import evidence
+from tests.support.notebook_cells import cells_by_id, load
 
 NB = load("sentiment")
 CELLS = cells_by_id(NB)

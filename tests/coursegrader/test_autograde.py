@@ -13,7 +13,6 @@ import sys
 import nbformat
 import numpy as np
 import pytest
-from notebook_cells import cells_by_id, load, released_with_reference_answer
 
 from coursegrader import cells, feedback, rebuild, verdicts
 from coursegrader.cells import solution_cell
@@ -21,6 +20,7 @@ from coursegrader.discover import discover, read_notebook
 from coursegrader.requests import draw, lab_settings
 from coursekit import integrity
 from coursekit.checks import evidence, run_probe
+from tests.support.notebook_cells import cells_by_id, load, released_with_reference_answer
 
 
 @pytest.fixture

@@ -43,11 +43,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from notebook_cells import cells_by_id, released_with_reference_answer
 
 from coursegrader.course import ROOT
 from coursegrader.table import read_expected
 from coursekit import profiles
+from tests.support.notebook_cells import cells_by_id, released_with_reference_answer
 
 COURSE_ID = "seq2seq-attention"
 INSTRUCTOR, STUDENTS = "instructor", ("alice", "bob")
@@ -356,12 +356,12 @@ class Hub:
 
 
 class Browser:
-    """Headless Chromium, driven through autograder/hub/browser_bridge.cjs (Playwright)."""
+    """Headless Chromium, driven through tests/hub/browser_bridge.cjs (Playwright)."""
 
     def __init__(self, shots: Path):
         self.shots, self.hub = shots, None
         self.proc = subprocess.Popen(
-            ["node", HUB / "browser_bridge.cjs"],
+            ["node", Path(__file__).with_name("browser_bridge.cjs")],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=(shots / "browser.log").open("w"),

@@ -8,7 +8,6 @@ import matplotlib
 matplotlib.use("Agg")
 import nbformat
 import pytest
-from screenshots import screenshot
 
 from coursegrader import similarity
 from coursegrader.cells import solution_cell, student_version
@@ -17,6 +16,7 @@ from coursegrader.course import LABS, SOLUTIONS
 from coursegrader.demo.answers import GENERAL_SCORE_WITHOUT_MASK, HONEST_VARIANTS
 from coursegrader.demo.hostile import ENDLESS_LOOP, WARNS_BUT_CORRECT
 from coursegrader.table import Result
+from tests.support.screenshots import screenshot
 
 REFERENCE = student_version(solution_cell(nbformat.read(SOLUTIONS / "sentiment" / "sentiment.ipynb", 4)).source)
 STUB = solution_cell(nbformat.read(LABS / "sentiment" / "sentiment.ipynb", 4)).source

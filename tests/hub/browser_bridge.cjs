@@ -1,4 +1,4 @@
-// Headless Chromium for tests/test_hub.py (a test helper, not part of a deployment).
+// Headless Chromium for tests/hub/test_hub.py.
 //
 // Reads one JSON command per line on stdin and answers each with one JSON line on stdout:
 // {"ok": true, "value": ...} or {"ok": false, "error": "..."}. The test keeps the scenario; this

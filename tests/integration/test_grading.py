@@ -12,13 +12,13 @@ from html.parser import HTMLParser
 
 import nbformat
 import pytest
-from leaks import leaked_lines
 from nbgrader.api import Gradebook
 
 from coursegrader import table
 from coursegrader.course import ROOT
 from coursegrader.grade import grade
 from coursekit import profiles
+from tests.support.leaks import leaked_lines
 
 TODO_CHECKS = {
     "luong_output_shapes_and_dtypes",
@@ -63,7 +63,7 @@ def hostile(tmp_path_factory):
 
 
 # The Luong lab's cpu run (about 6 minutes of training) is left to `make grade`, which checks its
-# expected score too; here its checks run in smoke (above) and in tests/test_nmt_luong.py.
+# expected score too; here its checks run in smoke (above) and in tests/labs/test_nmt_luong.py.
 CPU_ASSIGNMENTS = ["sentiment", "nmt"]
 
 

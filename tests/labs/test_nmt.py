@@ -18,10 +18,9 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from notebook_cells import cells_by_id, graded_check, load
-
 from coursekit import ROOT, plotting, profiles
 from coursetools.bench.step import NOTEBOOK, load_lab
+from tests.support.notebook_cells import cells_by_id, graded_check, load
 
 LAB_TAGS = ("setup", "data", "model", "build", "decode", "plot")
 
@@ -187,6 +186,7 @@ def test_nmt_profiles():
         assert settings[name]["bleu_floor"] > 1.0, "the BLEU floor must be one an untrained model fails"
 
 
+@pytest.mark.integration
 def test_bench_runs_both_implementations_side_by_side():
     """Plumbing only (a tiny model): `make bench` must keep working; it is never a timed test."""
     from coursetools.bench import step as bench

@@ -10,11 +10,11 @@ import re
 import nbformat
 import pytest
 from bs4 import BeautifulSoup
-from notebook_cells import load
-from screenshots import screenshot
 
 from coursegrader import cells, feedback
 from coursegrader.sanitize import sanitize
+from tests.support.notebook_cells import load
+from tests.support.screenshots import screenshot
 
 LABS = ["sentiment", "nmt", "nmt_luong"]
 

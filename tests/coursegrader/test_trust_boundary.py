@@ -14,7 +14,6 @@ import json
 
 import numpy as np
 import pytest
-from leaks import HIDDEN_SOURCES, leaked_lines, secret_lines
 
 from coursegrader import hidden
 from coursegrader.course import ROOT
@@ -24,6 +23,7 @@ from coursegrader.verdicts import error_type, judge
 from coursegrader.withhold import withheld_data_dir
 from coursekit import data
 from coursekit.checks import CheckFailed, evidence, run_probe
+from tests.support.leaks import HIDDEN_SOURCES, leaked_lines, secret_lines
 
 
 def test_hidden_verdicts_have_secret_lines_and_the_detector_finds_them_in_any_encoding():
@@ -170,10 +170,9 @@ def test_a_hidden_check_names_the_exception_type_only():
 
 
 def test_every_graded_cell_has_a_check_and_only_hidden_ones_live_in_the_grader():
-    from notebook_cells import load
-
     from coursegrader.cells import grade_id, is_check
     from coursegrader.course import assignments
+    from tests.support.notebook_cells import load
 
     for assignment in assignments():
         for cell in load(assignment).cells:

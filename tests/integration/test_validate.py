@@ -24,10 +24,10 @@ import nbformat
 import pytest
 from nbgrader.preprocessors import Execute
 from nbgrader.validator import Validator
-from notebook_cells import cells_by_id, load, released_with_reference_answer
 from traitlets.config.loader import PyFileConfigLoader
 
 from coursekit import ROOT, profiles
+from tests.support.notebook_cells import cells_by_id, load, released_with_reference_answer
 
 CONFIG_DIR = ROOT / "autograder"
 SUCCESS = "Success! Your notebook passes all the tests."
