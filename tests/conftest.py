@@ -27,5 +27,5 @@ def pytest_collection_modifyitems(items):
 def smoke_honest(tmp_path_factory):
     """The honest demo class graded one submission at a time in the smoke profile."""
     workdir = tmp_path_factory.mktemp("grade-honest-smoke")
-    results = grade(workdir, profile="smoke", use_demo=True, jobs=1)
+    results = grade(workdir=workdir, profile="smoke", demo="honest", jobs=1)
     return workdir, results

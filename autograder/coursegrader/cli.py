@@ -11,6 +11,7 @@ from coursekit import profiles
 
 from . import demo
 from .course import AUTOGRADER
+from .errors import GradingError
 from .grade import grade
 from .release import release
 from .unit import run_unit
@@ -32,11 +33,15 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument(
         "--workdir",
         type=Path,
-        default=AUTOGRADER,
-        help="folder holding submitted/; results are written next to it (default: autograder/)",
+        default=None,
+        help="folder holding submitted/; results are written next to it (default: autograder/, or "
+        "autograder/demo-results/<class>/ with --demo)",
     )
     g.add_argument(
-        "--demo", choices=demo.CLASSES, default=None, help="grade this shipped demo class even if submissions exist"
+        "--demo",
+        choices=demo.CLASSES,
+        default=None,
+        help="grade this shipped demo class, in a folder of its own (the course's submissions are never touched)",
     )
     g.add_argument(
         "--assignment", action="append", metavar="ID", help="grade only this assignment (repeatable; default: all)"
@@ -67,31 +72,46 @@ def main(argv: list[str] | None = None) -> int:
     u = sub.add_parser("unit", help="run one grading unit (for a cluster scheduler): SPEC.json -> SPEC.out.json")
     u.add_argument("spec", type=Path)
     args = parser.parse_args(argv)
-    if args.command == "release":
-        release()
-        return 0
-    if args.command == "unit":
-        outcome = run_unit(json.loads(args.spec.read_text(encoding="utf-8")))
-        args.spec.with_suffix(".out.json").write_text(json.dumps(outcome), encoding="utf-8")
-        return 0 if outcome["code"] == 0 else 1
-    profile = None if args.profile in (None, "auto") else args.profile
     try:
-        results = grade(
-            args.workdir,
-            profile=profile,
-            use_demo=True if args.demo else None,
-            only=args.assignment,
-            demo_class=args.demo or "honest",
-            sandbox=args.sandbox,
-            jobs=args.jobs,
-            jobs_per_gpu=args.jobs_per_gpu,
-            students=args.student,
-            force=args.force,
-            scheduler=args.scheduler,
-            memory=args.memory,
-        )
-    except RuntimeError as err:  # SANDBOX=require without a sandbox
+        if args.command == "release":
+            release()
+            return 0
+        if args.command == "unit":
+            outcome = run_unit(json.loads(args.spec.read_text(encoding="utf-8")))
+            args.spec.with_suffix(".out.json").write_text(json.dumps(outcome), encoding="utf-8")
+            return 0 if outcome["code"] == 0 else 1
+        return _grade(args)
+    except GradingError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
-    failed = any(r.status.startswith("grader error") for r in results) or results.demo_ok is False
-    return 1 if failed else 0
+        return err.exit_code
+
+
+def _grade(args) -> int:
+    """``grade``: the course's submissions, or a demo class in a folder of its own; exit 1 when the
+    grader failed on a unit or a demo class did not get its expected scores."""
+    demo_class, workdir = args.demo, args.workdir
+    if demo_class is None and workdir is None:
+        workdir = AUTOGRADER
+        if not _has_submissions(workdir / "submitted"):
+            demo_class = "honest"
+            print(f"No submissions in {workdir / 'submitted'}: grading the shipped honest demo class instead.")
+    if workdir is None:
+        workdir = demo.demo_workdir(demo_class)
+    results = grade(
+        workdir=workdir,
+        demo=demo_class,
+        profile=None if args.profile in (None, "auto") else args.profile,
+        only=args.assignment,
+        sandbox=args.sandbox,
+        jobs=args.jobs,
+        jobs_per_gpu=args.jobs_per_gpu,
+        students=args.student,
+        force=args.force,
+        scheduler=args.scheduler,
+        memory=args.memory,
+    )
+    return 1 if results.grader_failed or results.demo_ok is False else 0
+
+
+def _has_submissions(submitted: Path) -> bool:
+    return submitted.is_dir() and any(p.is_dir() and not p.name.startswith(".") for p in submitted.iterdir())

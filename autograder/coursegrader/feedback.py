@@ -39,6 +39,8 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from coursekit.mathml import latex_to_mathml
 
 from .cells import META, grade_id, is_check, is_hidden
+from .status import Kind, Status
+from .text import shorten
 
 REDACTED = "[hidden test code]"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -156,10 +158,6 @@ def _num(x) -> str:
     return "–" if x is None else f"{float(x):g}"
 
 
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def check_row(check: dict) -> dict:
     """One check of the verdicts' record as the summary and the notebook show it."""
     passed = bool(check.get("passed"))
@@ -170,7 +168,7 @@ def check_row(check: dict) -> dict:
         "state": "passed" if passed else "failed",
         "result": "passed" if passed else "failed",
         "message": check.get("message", ""),
-        "warnings": _shorten(" ".join(w.strip() for w in check.get("warnings") or []), 400),
+        "warnings": shorten(" ".join(w.strip() for w in check.get("warnings") or []), 400),
     }
 
 
@@ -227,8 +225,8 @@ def summary(*, student, assignment, score, max_score, status, warnings, notes, r
         "assignment": assignment,
         "has_notebook": has_notebook,
         "score": "–" if score is None else f"{_num(score)} / {_num(max_score)}",
-        "status": status,
-        "status_ok": status == "ok",
+        "status": str(status),
+        "status_ok": status.kind is Kind.OK,
         "notes": [str(n) for n in notes],
         "warnings": [str(w) for w in warnings],
         "rows": rows,
@@ -242,7 +240,7 @@ def render(
     assignment: str,
     score,
     max_score,
-    status: str,
+    status: Status,
     warnings=(),
     redact_lines: list[str] | None = None,
     notes=(),

@@ -13,6 +13,7 @@ from pathlib import Path
 from coursekit import profiles
 
 from .course import AUTOGRADER, ROOT
+from .errors import NbgraderFailed
 
 
 def nbgrader_env(profile: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -81,4 +82,4 @@ def generate(assignment: str, db: Path, log: Path) -> None:
             log=log,
         )
     if code != 0:
-        raise SystemExit(f"nbgrader generate_assignment {assignment} failed; see {log}")
+        raise NbgraderFailed(f"nbgrader generate_assignment {assignment} failed; see {log}")

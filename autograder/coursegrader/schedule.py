@@ -26,9 +26,8 @@ TYPICAL = {
 }
 
 
-def expected_seconds(assignment: str, profile, timings: dict[str, list[float]]) -> float:
-    """The median of the measured seconds of ``assignment`` in this profile, else a typical time."""
-    measured = timings.get(f"{assignment}/{profile.name}") or []
+def expected_seconds(assignment: str, profile, measured: list[float]) -> float:
+    """The median of the ``measured`` seconds of ``assignment`` in this profile, else a typical time."""
     if measured:
         return statistics.median(measured)
     return float(TYPICAL.get(profile.name, {}).get(assignment, profile.notebook_timeout))

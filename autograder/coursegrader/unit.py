@@ -22,6 +22,7 @@ from .cells import META
 from .course import LABS
 from .gradebook import unit_grades
 from .nbcommand import nbgrader, workdir_options
+from .status import Kind, Status
 
 
 @dataclass
@@ -95,8 +96,8 @@ def run_unit(spec: dict) -> dict:
     return {"code": code, "seconds": seconds}
 
 
-def collect(spec: dict, outcome: dict, run: Run) -> tuple[store.Outcome | None, str | None]:
-    """Store what a finished unit produced: ``(outcome, None)``, or ``(None, why it failed)``.
+def collect(spec: dict, outcome: dict, run: Run) -> tuple[store.Outcome | None, Status | None]:
+    """Store what a finished unit produced: ``(outcome, None)``, or ``(None, the grader error)``.
 
     The unit's log goes to the run's log; its folder is deleted afterwards.
     """
@@ -120,7 +121,7 @@ def collect(spec: dict, outcome: dict, run: Run) -> tuple[store.Outcome | None, 
                 why = f"nbgrader was killed by signal {-code}"
             else:
                 why = f"nbgrader exit {code}"
-            return None, f"grader error: {why} (see {run.log.name})"
+            return None, Status(Kind.GRADER_ERROR, f"{why} (see {run.log.name})")
         record = nbformat.read(graded, as_version=4).metadata.get(META, {})
         grades, comments = unit_grades(work / "gradebook.db", assignment, student)
         result = store.Outcome(

@@ -32,7 +32,10 @@ from coursekit.checks import CheckFailed, evidence
 from .cells import META, grade_id, is_answer, is_check, nbgrader_meta
 from .execute import cell_label
 from .requests import find_check
+from .status import Kind, Status
+from .status import stopped as stopped_status
 from .tamper import integrity_problems, stdout_text
+from .text import first_line
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
@@ -107,7 +110,7 @@ def judge(
     if not mine:
         if cell_error:
             ename = cell_error.get("ename")
-            what = error_type(ename) if hidden else f"{ename}: {_first_line(str(cell_error.get('evalue', '')))}"
+            what = error_type(ename) if hidden else f"{ename}: {first_line(str(cell_error.get('evalue', '')))}"
             return False, f"the check cell stopped before it could gather its evidence ({what})", []
         return False, "the check cell handed out no evidence", [f"no evidence for `{gid}`"]
     try:
@@ -196,7 +199,7 @@ class ComputeVerdicts(NbGraderPreprocessor):
         reasons = sorted({r for found in problems.values() for r in found} | set(flags))
         record["flagged"] = reasons
         record["tampered_at"] = sorted(problems)
-        record["status"] = status_of(record)
+        record["status"] = str(status_of(record))  # for a person reading the notebook's metadata
         return nb, resources
 
 
@@ -208,7 +211,7 @@ def first_locked_error(cell, index: int, errors: list) -> list[str]:
         if out.get("output_type") == "error":
             return [
                 f"the first locked cell that failed is `{cell_label(cell, index)}`: "
-                f"{out.get('ename')}: {_first_line(out.get('evalue', ''))}"
+                f"{out.get('ename')}: {first_line(out.get('evalue', ''))}"
             ]
     return []
 
@@ -230,19 +233,15 @@ def show_stderr_and_results(cell) -> list[str]:
     return warned
 
 
-def _first_line(text: str) -> str:
-    return (text.strip().splitlines() or [""])[0][:300]
-
-
-def status_of(record: dict) -> str:
-    """The status column, in words."""
+def status_of(record: dict) -> Status:
+    """The status of a graded notebook from its autograder record."""
     if record.get("answer_missing"):
-        return "answer missing"
+        return Status(Kind.ANSWER_MISSING)
     stopped = record.get("stopped")
     if stopped:
-        return f"{stopped['why']} in {stopped['cell']}"
+        return stopped_status(stopped["why"], stopped["cell"])
     if record.get("flagged"):
-        return "flagged: " + "; ".join(record["flagged"])
+        return Status(Kind.FLAGGED, "; ".join(record["flagged"]))
     if record.get("warnings") or record.get("notes") or any(c["warnings"] for c in record.get("checks", [])):
-        return "warnings"
-    return "ok"
+        return Status(Kind.WARNINGS)
+    return Status(Kind.OK)

@@ -16,8 +16,9 @@ import pytest
 
 from coursegrader import cells, feedback, rebuild, verdicts
 from coursegrader.cells import solution_cell
-from coursegrader.discover import discover, read_notebook
+from coursegrader.discover import UnreadableNotebook, discover, read_notebook
 from coursegrader.requests import draw, lab_settings
+from coursegrader.status import Kind, Status
 from coursekit import integrity
 from coursekit.checks import evidence, run_probe
 from tests.support.notebook_cells import cells_by_id, load, released_with_reference_answer
@@ -180,7 +181,7 @@ def test_feedback_hides_hidden_test_code_even_when_a_submission_prints_it(releas
     nb = copy.deepcopy(solution)
     leak = next(c for c in nb.cells if cells.grade_id(c) == "luong_output_shapes_and_dtypes")
     leak.outputs = [nbformat.v4.new_output("stream", name="stdout", text=hidden.source)]
-    page = feedback.render(nb, student="s", assignment="sentiment", score=1, max_score=20, status="ok")
+    page = feedback.render(nb, student="s", assignment="sentiment", score=1, max_score=20, status=Status(Kind.OK))
     body = hidden.source.split("### BEGIN HIDDEN TESTS", 1)[1]
     lines = [line.strip() for line in body.splitlines() if len(line.strip()) >= 20]
     assert lines and not [line for line in lines if line in page]
@@ -192,8 +193,9 @@ def test_unreadable_notebooks_get_a_readable_reason(tmp_path):
     for name, content in cases.items():
         path = tmp_path / name
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
-        with pytest.raises(ValueError, match="invalid notebook"):
+        with pytest.raises(UnreadableNotebook) as caught:
             read_notebook(path)
+        assert str(caught.value.status).startswith("invalid notebook: ")
 
 
 def test_every_student_folder_is_accounted_for(tmp_path):
@@ -213,6 +215,6 @@ def test_every_student_folder_is_accounted_for(tmp_path):
     assert set(found) == {"ok", "renamed", "two", "none", "lost"}
     assert found["ok"].path.name == "sentiment.ipynb" and "scratch.ipynb" in found["ok"].warnings[0]
     assert found["renamed"].path.name == "Sentiment (1).ipynb" and found["renamed"].warnings
-    assert found["two"].problem.startswith("several notebooks")
-    assert found["none"].problem == "no notebook (found notes.txt)"
-    assert found["lost"].problem.startswith("no assignment folder")
+    assert found["two"].problem.kind is Kind.SEVERAL_NOTEBOOKS
+    assert str(found["none"].problem) == "no notebook (found notes.txt)"
+    assert found["lost"].problem.kind is Kind.NO_ASSIGNMENT_FOLDER

@@ -13,6 +13,7 @@ from bs4 import BeautifulSoup
 
 from coursegrader import cells, feedback
 from coursegrader.sanitize import sanitize
+from coursegrader.status import Kind, Status
 from tests.support.notebook_cells import load
 from tests.support.screenshots import screenshot
 
@@ -41,7 +42,7 @@ def graded(assignment: str) -> nbformat.NotebookNode:
 
 
 def render(nb, **kw) -> str:
-    args = dict(student="ada", assignment="sentiment", score=14, max_score=20, status="ok")
+    args = dict(student="ada", assignment="sentiment", score=14, max_score=20, status=Status(Kind.OK))
     return feedback.render(nb, **{**args, **kw})
 
 
@@ -140,7 +141,7 @@ def test_summary_lists_every_check_with_points_result_and_message(sentiment_page
 def test_notes_and_warnings_appear_under_the_status():
     page = render(
         graded("sentiment"),
-        status="warnings",
+        status=Status(Kind.WARNINGS),
         warnings=["check `x` printed a warning"],
         notes=[
             "graded once for 4 students who handed in the same notebook",
@@ -207,7 +208,7 @@ def test_a_written_answer_with_raw_html_shows_as_typed_and_runs_nothing():
 
 
 def test_an_unreadable_notebook_gets_a_page_with_the_summary_only():
-    page = render(None, score=0, status="invalid notebook: cut short")
+    page = render(None, score=0, status=Status(Kind.INVALID_NOTEBOOK, "cut short"))
     assert "invalid notebook: cut short" in page and "0 / 20" in page
     assert 'class="jp-Cell' not in page and "your notebook as it was graded" not in page
 

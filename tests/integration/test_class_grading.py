@@ -45,7 +45,7 @@ def build_class(submitted):
 def graded_class(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("class")
     build_class(workdir / "submitted")
-    results = grade(workdir, profile="smoke", use_demo=False, only=["sentiment", "nmt"], jobs=2)
+    results = grade(workdir=workdir, profile="smoke", only=["sentiment", "nmt"], jobs=2)
     return workdir, {(r.student, r.assignment): r for r in results}
 
 
@@ -93,7 +93,7 @@ def test_a_new_student_with_known_code_and_an_unchanged_class_execute_nothing(gr
         shutil.copy(workdir / "submitted" / "ada" / "nmt" / "nmt.ipynb", extra / "nmt.ipynb")
         again = {
             (r.student, r.assignment): r
-            for r in grade(workdir, profile="smoke", use_demo=False, only=["sentiment", "nmt"], jobs=2)
+            for r in grade(workdir=workdir, profile="smoke", only=["sentiment", "nmt"], jobs=2)
         }
         log = (workdir / "grading.log").read_text(encoding="utf-8")
         assert "(key" not in log, "nothing executed"
@@ -117,7 +117,7 @@ def test_hand_given_points_reach_grades_csv_and_feedback_and_survive_a_forced_re
     for force in (False, True):
         again = {
             (r.student, r.assignment): r
-            for r in grade(workdir, profile="smoke", use_demo=False, only=["sentiment", "nmt"], jobs=2, force=force)
+            for r in grade(workdir=workdir, profile="smoke", only=["sentiment", "nmt"], jobs=2, force=force)
         }
         ada = again[("ada", "nmt")]
         assert ada.score == before + 1.5 and ada.to_grade == 1, force

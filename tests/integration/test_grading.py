@@ -17,6 +17,7 @@ from nbgrader.api import Gradebook
 from coursegrader import table
 from coursegrader.course import ROOT
 from coursegrader.grade import grade
+from coursegrader.status import Kind, Status
 from coursekit import profiles
 from tests.support.leaks import leaked_lines
 
@@ -32,7 +33,7 @@ TODO_CHECKS = {
 
 def graded(tmp_path_factory, profile, demo_class="honest", jobs=1, memory=None, only=None):
     workdir = tmp_path_factory.mktemp(f"grade-{demo_class}-{profile}")
-    results = grade(workdir, profile=profile, use_demo=True, demo_class=demo_class, jobs=jobs, memory=memory, only=only)
+    results = grade(workdir=workdir, profile=profile, demo=demo_class, jobs=jobs, memory=memory, only=only)
     return workdir, {(r.student, r.assignment): r for r in results}
 
 
@@ -160,7 +161,7 @@ def test_a_sandboxed_submission_reads_no_secret_and_writes_nothing_into_the_bund
 def test_patching_numpy_changes_no_verdict_and_is_flagged_for_review(hostile, smoke):
     workdir, results = hostile
     r = results[("patches-numpy", "sentiment")]
-    assert r.flagged and "numpy.mean" in r.status
+    assert r.flagged and r.status.kind is Kind.FLAGGED and "numpy.mean" in r.status.detail
     assert r.score == smoke[1][("passes-all", "sentiment")].score, "verdicts are computed outside the kernel"
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
         assert gb.find_submission_notebook("sentiment", "sentiment", "patches-numpy").flagged
@@ -201,7 +202,7 @@ def test_evidence_of_the_kernels_own_making_fails_and_is_flagged(hostile):
     _workdir, results = hostile
     r = results[("forges-evidence", "sentiment")]
     assert r.flagged and r.score == 0
-    assert "evidence handed out outside its check" in r.status and "more than once" in r.status
+    assert "evidence handed out outside its check" in r.status.detail and "more than once" in r.status.detail
 
 
 def test_the_graded_kernel_saw_no_test_label_and_said_so(hostile):
@@ -214,14 +215,14 @@ def test_the_graded_kernel_saw_no_test_label_and_said_so(hostile):
 
 def test_a_runaway_allocation_is_stopped_at_its_cap_while_the_others_finish(hostile):
     _workdir, results = hostile
-    assert results[("allocates-without-bound", "sentiment")].status == "out of memory in luong_attention"
+    assert results[("allocates-without-bound", "sentiment")].status == Status(Kind.OUT_OF_MEMORY, "luong_attention")
     finished = [r for r in results.values() if r.score and r.score > 0]
     assert len(finished) >= 6, "the other submissions graded beside it must finish normally"
 
 
 def test_a_timeout_names_its_cell_and_still_gives_feedback_for_the_cells_before(hostile):
     workdir, results = hostile
-    assert results[("endless-loop", "sentiment")].status == "timed out in luong_output_shapes_and_dtypes"
+    assert results[("endless-loop", "sentiment")].status == Status(Kind.TIMED_OUT, "luong_output_shapes_and_dtypes")
     page = (workdir / "feedback" / "endless-loop" / "sentiment" / "sentiment.html").read_text()
     assert "did not run" in page and "CellTimeoutError" in page
 

@@ -22,11 +22,13 @@ from pathlib import Path
 import nbformat
 
 from ..cells import grade_id, reference_answer, solution_cell, solution_cells, written_answer_cells
-from ..course import DEMO, LABS, SOLUTIONS
+from ..course import DEMO, DEMO_RESULTS, LABS, SOLUTIONS
+from ..errors import ConfigurationError
 from .answers import HONEST_VARIANTS
 from .hostile import hostile_class
 
 CLASSES = ("honest", "hostile")
+MARKER = ".demo-class"  # in a submitted/ folder: it holds a demo class, which seed() may replace
 
 
 def honest_class(assignment: str, released) -> dict[str, dict[str, object]]:
@@ -69,9 +71,24 @@ def build(assignments: list[str], release_dir: Path = LABS, demo_dir: Path = DEM
 
 
 def seed(submitted: Path, class_name: str = "honest", demo_dir: Path = DEMO) -> None:
-    """Copy a demo class into an nbgrader ``submitted/`` folder."""
+    """Copy a demo class into an nbgrader ``submitted/`` folder of its own.
+
+    The folder is replaced only when it is empty or holds a demo class already (a marker file
+    says so): real submissions are never deleted to make room for a demo.
+    """
     if class_name not in CLASSES:
-        raise ValueError(f"unknown demo class {class_name!r}; use one of {', '.join(CLASSES)}")
+        raise ConfigurationError(f"unknown demo class {class_name!r}; use one of {', '.join(CLASSES)}")
+    if submitted.exists() and any(submitted.iterdir()) and not (submitted / MARKER).is_file():
+        raise ConfigurationError(
+            f"{submitted} holds submissions that are not a demo class: a demo class is graded in a "
+            f"folder of its own (make grade DEMO={class_name} uses {demo_workdir(class_name)})"
+        )
     if submitted.exists():
         shutil.rmtree(submitted)
     shutil.copytree(demo_dir / class_name, submitted)
+    (submitted / MARKER).write_text(f"{class_name}\n", encoding="utf-8")
+
+
+def demo_workdir(class_name: str) -> Path:
+    """Where `make grade DEMO=<class>` grades a demo class: never the course's own folder."""
+    return DEMO_RESULTS / class_name

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 
+from ..errors import ConfigurationError
 from .bwrap import bwrap_argv, bwrap_path
 
 MODES = ("auto", "require", "off")
@@ -93,7 +94,7 @@ def decide(mode: str) -> tuple[bool, str]:
     if works:
         return True, "Student kernels run inside a bubblewrap sandbox (no network, read-only bundle)."
     if mode == "require":
-        raise RuntimeError(f"SANDBOX=require but the sandbox is unavailable: {reason}. {INSTALL_HINT}")
+        raise ConfigurationError(f"SANDBOX=require but the sandbox is unavailable: {reason}. {INSTALL_HINT}")
     return False, (
         "*" * 78 + f"\nWARNING: no sandbox on {platform.system()} {platform.release()}: "
         f"{reason}.\nStudent submissions run UNSANDBOXED, with the grader's rights "

@@ -3,7 +3,7 @@
 With ``memory_limit`` set, a kernel runs in its own cgroup capped at that much
 memory (cgroup v2 ``memory.max``, else the v1 memory controller): a runaway
 allocation gets only this kernel OOM-killed, never the grader or another
-worker's kernel. :func:`default_memory_limit` shares the machine between
+worker's kernel. :func:`coursegrader.machine.default_memory_limit` shares the machine between
 parallel workers; where no cgroup can be made (not root, no memory controller,
 macOS) kernels run uncapped and :func:`memory_cap_support` says why.
 (``RLIMIT_AS`` is no substitute: TensorFlow reserves far more address space
@@ -32,9 +32,7 @@ KiB = 1024
 GiB = KiB**3
 _UNITS = {"": 1, "K": KiB, "M": KiB**2, "G": KiB**3, "T": KiB**4}
 
-#: Memory kept for the grader (nbgrader, the gradebook, the OS) by :func:`default_memory_limit`.
-GRADER_RESERVE = 2 * GiB
-#: The smallest cap :func:`default_memory_limit` proposes (importing TensorFlow and a small
+#: The smallest cap :func:`coursegrader.machine.default_memory_limit` proposes (importing TensorFlow and a small
 #: Keras fit peak at about 330 MiB, file cache included).
 MIN_KERNEL_MEMORY = 1 * GiB
 
@@ -76,38 +74,6 @@ def format_size(size: int) -> str:
         if size % _UNITS[unit] == 0:
             return f"{size // _UNITS[unit]}{unit}"
     return f"{size // _UNITS['M']}M"
-
-
-def total_memory() -> int:
-    """The memory this grader may use, in bytes: the machine's (``/proc/meminfo``,
-    else ``os.sysconf``), or the grader's own cgroup limit when that is smaller."""
-    total = None
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    total = int(line.split()[1]) * KiB
-                    break
-    except (OSError, ValueError, IndexError):
-        pass
-    if total is None:
-        try:
-            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (ValueError, OSError, AttributeError):
-            raise RuntimeError("cannot tell how much memory this machine has") from None
-    own = _own_cgroup_limit()
-    return min(total, own) if own else total
-
-
-def default_memory_limit(jobs: int, total_bytes: int | None = None) -> str:
-    """A per-kernel cap for ``jobs`` kernels running side by side: the memory
-    (``total_bytes``, default :func:`total_memory`) minus 2 GiB for the grader,
-    shared evenly, at least 1 GiB; as a :func:`parse_size` string."""
-    if int(jobs) < 1:
-        raise ValueError(f"the number of parallel workers must be at least 1, not {jobs!r}")
-    total = total_memory() if total_bytes is None else int(total_bytes)
-    share = (total - GRADER_RESERVE) // int(jobs)
-    return format_size(max(share, MIN_KERNEL_MEMORY))
 
 
 class MemoryCapUnavailable(RuntimeError):
@@ -223,7 +189,7 @@ def _read_text(path: str) -> str:
         return f.read()
 
 
-def _own_cgroup_limit() -> int | None:
+def own_cgroup_limit() -> int | None:
     """The tightest memory limit on the cgroup this process is in (or its ancestors), if any."""
     try:
         mounts = _cgroup_mounts(_read_text("/proc/self/mountinfo"))

@@ -1,0 +1,92 @@
+"""A row's status: a kind a program tests, and a detail a person reads.
+
+Every row of ``grades.csv``, the table, the class report and the feedback page has a
+status. Code decides on its :class:`Kind` (``status.kind is Kind.GRADER_ERROR``), never
+on its text; the text (``str(status)``) is the kind's words and its detail, e.g.
+``timed out in luong_output_shapes_and_dtypes`` or ``flagged: replaced``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Kind(Enum):
+    """What happened to a submission. The value is ``(words, joiner, meaning)``: the words start the
+    status text, the joiner comes before a detail, the meaning explains the kind in the class report."""
+
+    OK = ("ok", "", "graded, nothing to report")
+    WARNINGS = ("warnings", "", "graded; the notebook or a check printed a warning (costs nothing)")
+    FLAGGED = ("flagged", ": ", "graded, but the grader saw tampering or forged evidence: a person decides")
+    TIMED_OUT = ("timed out", " in ", "a cell ran past its time limit; the checks after it did not run")
+    KERNEL_DIED = ("kernel died", " in ", "the kernel exited or crashed; the checks after it did not run")
+    OUT_OF_MEMORY = ("out of memory", " in ", "the kernel hit its memory cap; the checks after it did not run")
+    ANSWER_MISSING = ("answer missing", "", "an answer cell was deleted from the notebook")
+    INVALID_NOTEBOOK = ("invalid notebook", ": ", "the file could not be read as a notebook")
+    SEVERAL_NOTEBOOKS = (
+        "several notebooks",
+        ", ",
+        "several notebooks and none with the expected name: a person picks one",
+    )
+    NO_NOTEBOOK = ("no notebook", " ", "no notebook handed in")
+    NO_ASSIGNMENT_FOLDER = ("no assignment folder", " ", "a student folder with no assignment folder in it")
+    NOT_GRADED_YET = ("not graded yet", " ", "this run graded other students only")
+    GRADER_ERROR = ("grader error", ": ", "the grader failed, not the student: graded again on the next run")
+
+    def __init__(self, words: str, joiner: str, meaning: str):
+        self.words, self.joiner, self.meaning = words, joiner, meaning
+
+    @property
+    def stopped(self) -> bool:
+        """The kernel stopped early: the checks after the named cell did not run."""
+        return self in (Kind.TIMED_OUT, Kind.KERNEL_DIED, Kind.OUT_OF_MEMORY)
+
+    @property
+    def not_run(self) -> bool:
+        """Nothing was executed for this row: there was no notebook to run, or the grader failed."""
+        return self in NOT_RUN
+
+    @property
+    def retried(self) -> bool:
+        """The next run grades this row again (it says nothing about the submission)."""
+        return self in (Kind.GRADER_ERROR, Kind.NOT_GRADED_YET)
+
+
+NOT_RUN = frozenset(
+    (Kind.INVALID_NOTEBOOK, Kind.SEVERAL_NOTEBOOKS, Kind.NO_NOTEBOOK, Kind.NO_ASSIGNMENT_FOLDER, Kind.GRADER_ERROR)
+)
+_BY_WORDS = sorted(Kind, key=lambda k: -len(k.words))  # "no assignment folder" before "no notebook"...
+
+
+@dataclass(frozen=True)
+class Status:
+    """A kind and its detail (the cell a kernel stopped in, why a row is flagged, the reason...)."""
+
+    kind: Kind = Kind.OK
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return self.kind.words + (self.kind.joiner + self.detail if self.detail else "")
+
+    @classmethod
+    def parse(cls, text: str) -> Status:
+        """The status whose text is ``text`` (as written to grades.csv or expected_scores.csv).
+        Raises ValueError for text that starts with no kind's words."""
+        for kind in _BY_WORDS:
+            if text == kind.words:
+                return cls(kind)
+            if text.startswith(kind.words + kind.joiner) and kind.joiner:
+                return cls(kind, text[len(kind.words + kind.joiner) :])
+        raise ValueError(f"{text!r} is not a status")
+
+    def matches(self, expected: Status) -> bool:
+        """Same kind, and this detail starts with the expected one (an expectation may name the
+        first reason of a flag, or leave the detail out)."""
+        return self.kind is expected.kind and self.detail.startswith(expected.detail)
+
+
+def stopped(why: str, cell: str) -> Status:
+    """The status of a kernel that stopped early (``why`` as :mod:`coursegrader.execute` records it)."""
+    kind = {k.words: k for k in Kind if k.stopped}[why]
+    return Status(kind, cell)
