@@ -1,14 +1,14 @@
 """When each unit runs, and with how many of the machine's cores.
 
 * :func:`longest_first`: the order to start the units in, the longest expected first
-  (the median of the seconds measured in earlier runs, else what such a unit took on
-  our 2-core machine, else the profile's notebook time limit), so that the short units
-  fill the gaps and no worker waits while a long unit runs alone at the end.
+  (the median of the seconds measured in earlier runs, else a typical time, else the
+  profile's notebook time limit), so that the short units fill the gaps and no worker
+  waits while a long unit runs alone at the end.
 * :class:`Cores`: how many TensorFlow threads a unit gets when it starts. Side by side,
-  each worker gets its share of the cores (two NMT runs with one thread each took 269 s
-  and 454 s on our 2-core machine; with two threads each, fighting for the same cores,
-  378 s and 591 s). A unit expected to outlast the rest of the work, and so to run alone
-  for most of its time, gets every core (the Bahdanau lab alone: 251 s with two threads).
+  each worker gets its share of the cores: two kernels that each use every core fight
+  over them and both run slower than with a share each (docs/grading-at-scale.md has the
+  measurements). A unit expected to outlast the rest of the work, and so to run alone for
+  most of its time, gets every core.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import statistics
 import threading
 import time
 
-#: Seconds a unit took on our 2-core machine (make grade with two workers), for the order and the
-#: cores before this course's own runs have been measured.
+#: Typical seconds of a unit on a 2-core machine with two workers (from `make bench-grade`), for the
+#: order and the cores before this course's own runs have been measured: only their ranking matters.
 TYPICAL = {
     "cpu": {"sentiment": 60, "nmt": 270, "nmt_luong": 450},
     "smoke": {"sentiment": 15, "nmt": 20, "nmt_luong": 20},

@@ -4,8 +4,8 @@ Each one is what a student who wants points without the work could hand in, in
 the answer cell of the sentiment lab, together with a layer that has a known
 mistake (or none). ``expected_scores.csv`` holds each at no more than the honest
 answer with the same mistake: the *dot* score (10 in smoke) or the reference
-(14 in smoke). They are aimed at the way grading used to work, with the checks
-inside the student's kernel, and at the way it works now.
+(14 in smoke). They aim both at checks that would run inside the student's kernel
+and at evidence judged outside it.
 """
 
 from __future__ import annotations
