@@ -9,6 +9,7 @@ student folder. The real runs are in test_grading.py.
 import copy
 import json
 import sys
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -21,7 +22,9 @@ from coursegrader.requests import draw, lab_settings
 from coursegrader.status import Kind, Status
 from coursekit import integrity
 from coursekit.checks import evidence, run_probe
-from tests.support.notebook_cells import cells_by_id, load, released_with_reference_answer
+from tests.support.notebook_cells import cells_by_id, load
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture
@@ -29,31 +32,47 @@ def released():
     return load("sentiment", "labs")
 
 
-def test_rebuild_takes_only_the_answer_and_lists_every_other_change(released):
-    submitted = released_with_reference_answer("sentiment")
-    answer = rebuild.rebuild(submitted, released)[0]
-    checks = [c for c in submitted.cells if cells.is_check(c)]
-    checks[0].source = "pass  # all good"
-    submitted.cells.remove(checks[1])
+def tiny_lab():
+    """A released lab of eight cells: locked code, one code answer, two checks, a written answer."""
+    return nbformat.read(FIXTURES / "tiny_lab.ipynb", as_version=4)
+
+
+def test_rebuild_takes_only_the_answer_and_lists_every_other_change():
+    released = tiny_lab()
+    submitted = tiny_lab()
+    by_id = {cells.grade_id(c): c for c in submitted.cells}
+    by_id["double"].source = "def double(x):\n    return 2 * x"
+    by_id["double_doubles"].source = "pass  # all good"
+    submitted.cells.remove(by_id["double_negative"])
     submitted.cells.insert(0, nbformat.v4.new_code_cell("print('mine')"))
-    submitted.cells[5], submitted.cells[6] = submitted.cells[6], submitted.cells[5]
+    setup, use = submitted.cells.index(by_id["setup"]), submitted.cells.index(by_id["use_double"])
+    submitted.cells[setup], submitted.cells[use] = submitted.cells[use], submitted.cells[setup]
     rebuilt, warnings, missing = rebuild.rebuild(submitted, released)
     assert missing == []
-    assert [c.source for c in rebuilt.cells] == [c.source for c in answer.cells]
+    expected = [c.source for c in released.cells]
+    expected[2] = "def double(x):\n    return 2 * x"
+    assert [c.source for c in rebuilt.cells] == expected
     text = " | ".join(warnings)
-    assert f"`{cells.grade_id(checks[0])}` was edited" in text
-    assert f"`{cells.grade_id(checks[1])}` was deleted" in text
+    assert "`double_doubles` was edited" in text and "`double_negative` was deleted" in text
     assert "1 cell(s) added" in text and "re-ordered" in text
 
 
-def test_rebuild_reports_a_missing_answer_and_a_retyped_one(released):
-    submitted = copy.deepcopy(released)
-    (answer,) = [c for c in submitted.cells if cells.is_answer(c)]
+def test_rebuild_reports_a_missing_answer_and_a_retyped_one():
+    released, submitted = tiny_lab(), tiny_lab()
+    answer = next(c for c in submitted.cells if cells.grade_id(c) == "double")
     answer.cell_type = "markdown"
     _, warnings, missing = rebuild.rebuild(submitted, released)
     assert missing == [] and any("changed to a markdown cell" in w for w in warnings)
     submitted.cells.remove(answer)
-    assert rebuild.rebuild(submitted, released)[2] == ["luong_attention"]
+    assert rebuild.rebuild(submitted, released)[2] == ["double"]
+
+
+def test_rebuild_keeps_each_students_written_answer():
+    released, submitted = tiny_lab(), tiny_lab()
+    next(c for c in submitted.cells if cells.grade_id(c) == "answer_why").source = "Because **two** is enough."
+    rebuilt, warnings, _ = rebuild.rebuild(submitted, released)
+    assert next(c for c in rebuilt.cells if cells.grade_id(c) == "answer_why").source == "Because **two** is enough."
+    assert warnings == []
 
 
 def test_integrity_cells_guard_what_the_checks_use_and_follow_every_check(released):
