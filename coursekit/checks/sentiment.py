@@ -252,8 +252,9 @@ def verdict_sum_to_one(request: dict, ev: dict, truth: dict) -> str:
     if not np.allclose(sums, 1.0, atol=1e-4):
         raise CheckFailed(
             f"for each review the weights over the max_len positions should sum to 1, got "
-            f"sums {np.round(sums, 3)}. Take the softmax over the time axis (axis=1 of the "
-            f"(batch, max_len) scores), not the last axis."
+            f"sums {np.round(sums, 3)}. Take the softmax over the time axis, axis=1: for scores of "
+            f"shape (batch, max_len) that is also the last axis, but for scores of shape "
+            f"(batch, max_len, 1) the last axis has size 1, and a softmax over it makes every weight 1."
         )
     return "Weights sum to one over time."
 

@@ -156,18 +156,18 @@ def test_notes_and_warnings_appear_under_the_status():
 
 def test_manual_grades_appear_in_the_summary_and_next_to_their_answer():
     manual = [
-        {"grade_id": "answer_query", "points": 2.0, "max_points": 2.0, "comment": "Right, see <row 3>."},
-        {"grade_id": "answer_input_feeding", "points": None, "max_points": 2.0, "comment": None},
+        {"grade_id": "answer_dot_or_general", "points": 2.0, "max_points": 2.0, "comment": "Right, see <row 3>."},
+        {"grade_id": "answer_attention_alignment", "points": None, "max_points": 2.0, "comment": None},
     ]
     page = render(graded("nmt_luong"), assignment="nmt_luong", manual=manual)
     header = page[: page.index("</header>")]
-    assert re.search(r"answer_query.*?2 / 2.*?graded by a TA.*?Right, see &lt;row 3&gt;\.", header, re.S)
-    assert re.search(r"answer_input_feeding.*?– / 2.*?needs manual grade", header, re.S)
+    assert re.search(r"answer_dot_or_general.*?2 / 2.*?graded by a TA.*?Right, see &lt;row 3&gt;\.", header, re.S)
+    assert re.search(r"answer_attention_alignment.*?– / 2.*?needs manual grade", header, re.S)
     body = page[page.index("</header>") :]
-    query_answer = body.index("In the Luong map the bright cell")
-    note = body.index('id="grade-answer_query"')
-    assert query_answer < note < body.index("Question 2: input feeding")
-    assert "needs manual grade" in body[body.index('id="grade-answer_input_feeding"') :]
+    query_answer = body.index("The difference in parameters is exactly")
+    note = body.index('id="grade-answer_dot_or_general"')
+    assert query_answer < note < body.index("Question 2: reading an attention map")
+    assert "needs manual grade" in body[body.index('id="grade-answer_attention_alignment"') :]
 
 
 def test_each_check_is_followed_by_its_result_and_hidden_checks_show_no_code(sentiment_page):

@@ -31,7 +31,7 @@ def build_class(submitted):
         nb = copy.deepcopy(nmt)
         cells = cells_by_id(nb)
         cells["answer_beam_width"].source = f"{student} thinks beam search keeps alternatives."
-        cells["answer_early_stopping"].source = f"{student}: the lowest validation loss decides."
+        cells["answer_bleu_vs_meaning"].source = f"{student}: BLEU counts shared n-grams, not meaning."
         folder = submitted / student / "nmt"
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / "nmt.ipynb")
