@@ -164,7 +164,7 @@ def test_manual_grades_appear_in_the_summary_and_next_to_their_answer():
     assert re.search(r"answer_dot_or_general.*?2 / 2.*?graded by a TA.*?Right, see &lt;row 3&gt;\.", header, re.S)
     assert re.search(r"answer_attention_alignment.*?– / 2.*?needs manual grade", header, re.S)
     body = page[page.index("</header>") :]
-    query_answer = body.index("The difference in parameters is exactly")
+    query_answer = body.index("parameters of difference are exactly")
     note = body.index('id="grade-answer_dot_or_general"')
     assert query_answer < note < body.index("Question 2: reading an attention map")
     assert "needs manual grade" in body[body.index('id="grade-answer_attention_alignment"') :]

@@ -304,7 +304,7 @@ def test_kernel_cannot_read_the_rest_of_the_bundle_or_the_host(kernel, outside):
     hidden = [
         next((ROOT / "solutions").rglob("*.ipynb")),
         ROOT / "autograder" / "nbgrader_config.py",
-        ROOT / ".git" / "HEAD",
+        ROOT / ".git",  # a folder in a clone, a file in a git worktree
         ROOT / "README.md",
         outside / "secret.txt",
         Path("/etc/shadow"),

@@ -67,8 +67,9 @@ def test_an_edit_of_an_editable_cell_never_reaches_grading(assignment):
     for cell in submitted.cells:
         if cell.metadata["nbgrader"]["grade_id"] in EDITABLE[assignment]:
             cell.source = 'SCORE, CELL = "dot", "lstm"\nraise SystemExit("an experiment")'
-    rebuilt, _, missing = rebuild(submitted, released)
+    rebuilt, warnings, missing = rebuild(submitted, released)
     assert missing == [] and [c.source for c in rebuilt.cells] == [c.source for c in released.cells]
+    assert warnings == []  # following the notebook's own instructions costs no "warnings" status
 
 
 def test_sentiment_student_region_is_the_body_of_luong_attention_only():
