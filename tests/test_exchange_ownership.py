@@ -106,6 +106,7 @@ def collected(students, tmp_path_factory):
         "foreign-file": submission(inbound, mallory, m, 16),
         "unreadable-stamp": inbound / f"{m}+{ASSIGNMENT}+yesterday+{secrets.token_hex(6)}",
         "not-a-student-id": inbound / f"..+{ASSIGNMENT}+{stamp(17)}+{secrets.token_hex(6)}",
+        "no-such-student": submission(inbound, mallory, "nobody-xq", 18),
     }
     os.link(outside / "mine.txt", folders["hard-link-own"] / "notes.txt")
     os.link(private / "solution.txt", folders["hard-link-foreign"] / "solution.txt")
@@ -180,11 +181,13 @@ def test_the_honest_student_keeps_her_submission_despite_a_later_one_in_her_name
         ("too-many-files", "it holds more than 20 files and folders (the limit)"),
         ("unreadable-stamp", "its time stamp 'yesterday' cannot be read"),
         ("not-a-student-id", "'..' cannot be a student id"),
+        ("no-such-student", "belongs to {mallory}, not to the collecting user (nobody-xq is no account here)"),
     ],
 )
 def test_every_crafted_folder_is_refused_with_its_reason(collected, attack, reason):
-    _, log, folders, _ = collected
+    _, log, folders, students = collected
     line = refusal(log, folders[attack])
+    reason = reason.format(mallory=students["mallory"][0])
     assert reason in line and "nothing of it was collected" in line, f"{attack}: {line or log}"
 
 
@@ -194,7 +197,7 @@ def test_nothing_only_the_instructor_may_read_is_collected(collected):
         assert not path.is_symlink(), path
         if path.is_file():
             assert SECRET not in path.read_text(errors="replace"), path
-    assert not list(submitted.parent.glob("*/.collecting-*")) and not list(submitted.rglob(".collecting-*"))
+    assert not [p for p in submitted.rglob(".*") if p.name.startswith((".collecting-", ".replaced-"))]
 
 
 def test_the_attacker_gets_her_latest_folder_that_passes_with_its_big_file_left_out(collected):
@@ -206,6 +209,24 @@ def test_the_attacker_gets_her_latest_folder_that_passes_with_its_big_file_left_
     assert "weights.bin (3.0 MB, over the 1 MB limit)" in log
     assert f"{mallory}: collected their earlier submission" in log
     assert "submission folder(s) of 'sentiment' were refused" in log, "a summary the TA cannot miss"
+
+
+def test_a_student_with_no_folder_that_passes_gets_nothing_and_the_ta_is_told_what_to_do(collected):
+    submitted, log, _, _ = collected
+    assert not (submitted / "nobody-xq").exists()
+    assert "nobody-xq: none of their 1 submission(s) of 'sentiment' could be collected" in log
+    assert "nothing of theirs is graded. Ask them to submit again" in log
+
+
+def test_collecting_again_keeps_what_was_collected_when_only_refused_folders_are_newer(collected):
+    submitted, _, _, students = collected
+    again = run_collect(submitted.parent.parent, max_files=20, max_file_mb=1)
+    for role, minute in (("honest", 1), ("mallory", 5)):
+        name = students[role][0]
+        assert f"{name} {minute}" in (submitted / name / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text()
+    assert (
+        f"{students['mallory'][0]}: their newer submission(s) were refused; the copy collected before is kept" in again
+    )
 
 
 def test_submit_refuses_to_hand_in_as_another_user(students, tmp_path):

@@ -131,19 +131,23 @@ class OwnedCollect(ExchangeCollect):
             return
         owner = self._owner(student)
         for rank, sub in enumerate(subs):
-            if rank and not self._wants(dest, sub):
-                break  # what is collected already is newer than what is left
+            if rank and not self._wants(dest, sub, quiet=True):  # what is left is older than what is collected
+                self.log.warning(
+                    f"{student}: their newer submission(s) were refused; the copy collected before is kept"
+                )
+                return
             if self._take(inbound, sub, dest, owner):
                 if rank:
                     self.log.warning(f"{student}: collected their earlier submission {sub.folder} instead")
                 return
+        kept = "the copy collected before is kept" if dest.is_dir() else "nothing of theirs is graded"
         self.log.error(
             f"{student}: none of their {len(subs)} submission(s) of '{self.coursedir.assignment_id}' could be "
-            f"collected (reasons above); {'their earlier collected copy is kept' if dest.is_dir() else 'nothing'}"
-            f" is graded. Ask them to submit again with the Assignment List or `nbgrader submit`."
+            f"collected (reasons above), so {kept}. Ask them to submit again with the Assignment List or "
+            f"`nbgrader submit`."
         )
 
-    def _wants(self, dest: Path, sub: Submission) -> bool:
+    def _wants(self, dest: Path, sub: Submission, quiet: bool = False) -> bool:
         """Whether ``sub`` should replace what is collected (nbgrader's rule: --update, --before-duedate)."""
         if not dest.is_dir():
             return True
@@ -155,7 +159,8 @@ class OwnedCollect(ExchangeCollect):
             return True
         if self.before_duedate and existing != sub.timestamp:
             return True
-        self.log.info(f"{sub.student}: the collected copy is up to date (use --update to replace it)")
+        if not quiet:
+            self.log.info(f"{sub.student}: the collected copy is up to date (use --update to replace it)")
         return False
 
     def _owner(self, student: str) -> Owner:
@@ -167,8 +172,10 @@ class OwnedCollect(ExchangeCollect):
             return Owner(f"the collecting user ({student} is no account here)", frozenset({os.geteuid()}))
 
     def _take(self, inbound: int, sub: Submission, dest: Path, owner: Owner) -> bool:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        staged = dest.parent / f".collecting-{dest.name}-{secrets.token_hex(6)}"
+        # staged beside the students' folders (a dot folder: grading skips it), so that a refused
+        # submission leaves nothing, not even an empty folder in its student's name
+        staged = dest.parent.parent / f".collecting-{sub.student}-{dest.name}-{secrets.token_hex(6)}"
+        staged.parent.mkdir(parents=True, exist_ok=True)
         try:
             taken = take(inbound, sub.folder, staged, owner, self._limits())
         except Refused as refused:
@@ -185,7 +192,8 @@ class OwnedCollect(ExchangeCollect):
         return True
 
     def _replace(self, staged: Path, dest: Path, sub: Submission) -> None:
-        old = dest.parent / f".replaced-{dest.name}-{secrets.token_hex(6)}"
+        dest.parent.mkdir(exist_ok=True)
+        old = dest.parent.parent / f".replaced-{sub.student}-{dest.name}-{secrets.token_hex(6)}"
         if dest.exists():
             dest.rename(old)
             self.log.info(f"Updating submission: {sub.student} {self.coursedir.assignment_id}")
