@@ -99,3 +99,9 @@ except ValueError:  # a misspelt COURSE_PROFILE: the notebook's first cells stop
 # names one shared folder instead: see "Publishing, collecting and returning" in README.md.
 c.CourseDirectory.course_id = "seq2seq-attention"
 c.Exchange.root = os.environ.get("COURSE_EXCHANGE") or os.path.join(root, "autograder", "exchange")
+# Collect knows who hands in: a folder is taken only from the student it names, and only their own
+# regular files, never a link or a special file; each refusal is reported by name and reason, and
+# the student's latest submission that passes is collected (autograder/coursegrader/exchange/).
+# Submit refuses to hand in under another user's name (coursekit/handin.py).
+c.ExchangeFactory.collect = "coursegrader.exchange.collect.OwnedCollect"
+c.ExchangeFactory.submit = "coursekit.handin.OwnNameSubmit"

@@ -12,8 +12,9 @@ What a failed check says is trusted text: the verdict's own message. For a hidde
 check it never includes text from the kernel; an exception raised by the
 submission's code is named by its type only.
 
-Integrity reports (:mod:`coursegrader.tamper`), evidence found outside its cell and
-duplicated evidence flag the submission for a person's review; they cost no points.
+Integrity reports (:mod:`coursegrader.tamper`), evidence found outside its cell,
+duplicated evidence and answers that carry data (:mod:`coursegrader.smuggling`) flag the
+submission for a person's review; they cost no points.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from coursekit.checks import CheckFailed, evidence
 from .cells import META, grade_id, is_answer, is_check, nbgrader_meta
 from .execute import cell_label
 from .requests import find_check
+from .smuggling import smuggled_data
 from .status import Kind, Status
 from .status import stopped as stopped_status
 from .tamper import integrity_problems, stdout_text
@@ -196,6 +198,7 @@ class ComputeVerdicts(NbGraderPreprocessor):
         record["checks"] = checks
         record["notes"] = notes
         record["errors"] = errors
+        flags += smuggled_data(nb)  # a table of answers pasted in: no sandbox can stop it, a person can
         reasons = sorted({r for found in problems.values() for r in found} | set(flags))
         record["flagged"] = reasons
         record["tampered_at"] = sorted(problems)

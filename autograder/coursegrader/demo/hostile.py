@@ -22,8 +22,10 @@ from .attacks import (
     LABEL_ORACLE,
     LEAKS_THROUGH_EXCEPTION,
     LEAKS_THROUGH_OUTPUT,
+    READS_ROW_ORDER,
     RESTORES_ITS_PATCH,
     REWRITES_GRADER_HELPERS,
+    pastes_test_labels,
 )
 
 READS_SECRETS = """\
@@ -140,4 +142,6 @@ def hostile_class(assignment: str, released) -> dict[str, dict[str, object]]:
         "leaks-through-output": {name: with_answer(LEAKS_THROUGH_OUTPUT)},
         "forges-evidence": {name: with_answer(FORGES_EVIDENCE)},
         "injects-script": {name: with_answer(_prepend(INJECTS_SCRIPT, reference))},
+        "reads-row-order": {name: with_answer(_prepend(READS_ROW_ORDER, reference))},
+        "pastes-test-labels": {name: with_answer(_prepend(pastes_test_labels(), reference))},
     }
