@@ -87,7 +87,7 @@ def test_dask_cluster_grades_the_demo_class_exactly_like_one_worker(tmp_path, se
 def test_a_second_run_grades_nothing_and_reuses_every_score(sequential):
     workdir, reference = sequential
     again = grade(workdir, profile="smoke", use_demo=True, jobs=2)
-    assert all(r.reused for r in again)
+    assert all(r.reused for r in again if not r.status.startswith("missing"))  # the roster's: nothing to grade
     assert scores(again) == scores(reference)
     one = grade(workdir, profile="smoke", use_demo=True, students=["crashes"])
     assert [r.student for r in one if not r.reused] == ["crashes"]

@@ -25,6 +25,7 @@ from . import similarity
 from .cells import META, is_answer
 from .course import LABS, feedback_path, graded_path
 from .table import Result
+from .term import MISSING, NOT_DUE, NOT_ON_ROSTER
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "class-report.html.j2"
@@ -44,10 +45,13 @@ STATUS_KINDS = [
     ("several notebooks", "several notebooks and none with the expected name: a person picks one"),
     ("no notebook", "no notebook handed in"),
     ("no assignment folder", "a student folder with no assignment folder in it"),
+    ("missing", "on the roster, but nothing handed in by the due date or extension: 0 points"),
+    ("not due yet", "on the roster, nothing handed in yet; the due date or extension is still ahead"),
     ("grader error", "the grader failed, not the student: graded again on the next run"),
 ]
 KIND_NOTES = dict(STATUS_KINDS)
-NOT_RUN = ("invalid notebook", "several notebooks", "no notebook", "no assignment folder")
+ABSENT = (MISSING, NOT_DUE)  # rows of the roster, not of submitted/: nothing was handed in
+NOT_RUN = ("invalid notebook", "several notebooks", "no notebook", "no assignment folder", *ABSENT)
 
 
 def status_kind(status: str) -> str:
@@ -269,6 +273,36 @@ def _times(rows: list[Result], shared: dict, answers: dict) -> dict:
     }
 
 
+def _term(rows: list[Result], base: Path) -> dict:
+    """The term's side of the run: late and extended hand-ins (with their penalty and why), who on the
+    roster handed nothing in, and who handed in without being on the roster."""
+    ordered = sorted(rows, key=lambda r: (r.assignment, r.student))
+    late = [
+        {
+            "student": r.student,
+            "assignment": r.assignment,
+            "late": r.late,
+            "penalty": r.penalty,
+            "score": "-" if r.score is None else f"{_number(r.score)} / {_number(r.max_score or 0)}",
+            "link": _feedback(base, r.student, r.assignment),
+        }
+        for r in ordered
+        if r.late
+    ]
+    absent = [
+        {"student": r.student, "assignment": r.assignment, "status": r.status, "kind": status_kind(r.status)}
+        for r in ordered
+        if status_kind(r.status) in ABSENT
+    ]
+    return {
+        "late": late,
+        "penalised": sum(1 for r in rows if r.penalty),
+        "absent": absent,
+        "missing": sum(1 for a in absent if a["kind"] == MISSING),
+        "off_roster": sorted({r.student for r in rows if NOT_ON_ROSTER in r.warnings}),
+    }
+
+
 def answer_text(nb: dict) -> str | None:
     """The code of a notebook's answer cells, one after the other (None: it has none)."""
     cells = [c.get("source", "") for c in nb.get("cells", []) if c.get("cell_type") == "code" and is_answer(c)]
@@ -318,7 +352,7 @@ def class_report_context(
     names = sorted({r.assignment for r in rows if r.assignment != NO_ASSIGNMENT})
     assignments = []
     for name in names:
-        mine = [r for r in rows if r.assignment == name]
+        mine = [r for r in rows if r.assignment == name and status_kind(r.status) not in ABSENT]
         assignments.append(
             {
                 "name": name,
@@ -364,7 +398,7 @@ def class_report_context(
         "generated_by": generated_by,
         "threshold": threshold,
         "students": len({r.student for r in rows}),
-        "submissions": sum(r.assignment != NO_ASSIGNMENT for r in rows),
+        "submissions": sum(r.assignment != NO_ASSIGNMENT and status_kind(r.status) not in ABSENT for r in rows),
         "assignments": assignments,
         "columns": columns,
         "status_table": status_table,
@@ -372,6 +406,7 @@ def class_report_context(
         "flagged": flagged,
         "shared_clusters": len(clusters),
         "stub_count": sum(len(a["answers"]["stub"]) for a in assignments if a["answers"]),
+        "term": _term(rows, base),
         "any_answers": any(a["answers"] for a in assignments),
         "k": similarity.K,
     }

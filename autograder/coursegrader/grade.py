@@ -33,8 +33,10 @@ from .nbcommand import generate
 from .plan import Entry, Unit, prepare, released, units
 from .sandbox.cgroups import default_memory_limit, memory_cap_support
 from .schedule import Cores, expected_seconds, longest_first
+from .settle import settle
 from .state import add_timing, load_state, save_state
 from .table import Result, Results, print_table, write_csv
+from .term import term_for_run
 from .unit import Run, collect, run_unit, unit_spec
 from .withhold import withheld_data_dir
 
@@ -75,6 +77,7 @@ def grade(
         print(f"No submissions in {submitted}: grading the shipped {demo_class} demo class ({DEMO / demo_class}).")
         demo.seed(submitted, demo_class)
         use_demo = True
+    term = term_for_run(bool(use_demo), demo_class, known)  # calendar, extensions, roster
     run, envs, where = _session(workdir, known, chosen, use_sandbox, jobs, jobs_per_gpu, memory, scheduler)
 
     state = load_state(workdir)
@@ -183,6 +186,7 @@ def grade(
             add_timing(state, unit.assignment, chosen[unit.assignment].name, results[0].seconds)
 
     results = Results(rows[f"{s.student}/{s.assignment}"] for s in subs)
+    settle(run, results, term, graded)  # late penalties, extensions, roster: missing rows
     _remember(state, results, {e.row: e for e in entries}, workdir)
     refresh(run, results, {a: set(keys.written_answers(released(a))) for a in graded}, state["manual"])
     save_state(workdir, state)

@@ -22,6 +22,8 @@ class Result:
     shared: int = 1  # how many students' submissions this graded run served (identical code)
     to_grade: int = 0  # answers waiting for a TA's grade (formgrader)
     reused: bool = False  # not graded again: unchanged since the last run
+    late: str = ""  # the hand-in against its due date, when that matters: late, or within an extension
+    penalty: float = 0.0  # points lost for handing in late, already taken off ``score`` (coursegrader.settle)
 
     def as_saved(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k != "reused"}
@@ -60,6 +62,8 @@ def write_csv(results: list[Result], path: Path) -> None:
                 "graded_with",
                 "warnings",
                 "seconds",
+                "late_penalty",
+                "late",
             ]
         )
         for r in results:
@@ -75,6 +79,8 @@ def write_csv(results: list[Result], path: Path) -> None:
                     r.shared - 1 if r.shared > 1 else "",
                     "; ".join(r.warnings),
                     f"{r.seconds:.0f}",
+                    f"{r.penalty:g}" if r.penalty else "",
+                    r.late,
                 ]
             )
 
@@ -100,6 +106,8 @@ def print_table(
             line += f" (+{r.to_grade} answer(s) to grade by hand)"
         if r.shared > 1:
             line += f" [run shared by {r.shared}]"
+        if r.penalty:
+            line += f" (late: -{r.penalty:g})"
         if use_demo:
             want = expected.get((r.student, r.assignment))
             if want is None:
@@ -109,6 +117,8 @@ def print_table(
                 all_match &= ok
                 line += f"  [expected {want[0]:g}, {want[1]}: {'ok' if ok else 'MISMATCH'}]"
         print(line)
+        if r.late:
+            print(f"{'':<22}~ {r.late}")
         for warning in r.warnings:
             print(f"{'':<22}! {warning}")
     print(
