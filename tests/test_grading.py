@@ -182,7 +182,8 @@ ATTACKS = {
 def test_an_attack_on_the_grader_scores_no_more_than_the_honest_answer_with_the_same_mistake(attack, hostile, smoke):
     _, results = hostile
     honest = smoke[1][(ATTACKS[attack], "sentiment")]
-    assert results[(attack, "sentiment")].score <= honest.score
+    # the work is compared: the honest demo's dot-product hands in late (its term), the attacks do not
+    assert results[(attack, "sentiment")].score <= honest.score + honest.penalty
 
 
 def test_a_hidden_check_reports_the_type_of_an_exception_never_its_text(hostile):
