@@ -4,12 +4,15 @@ it fails nothing and says why."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from notebook_cells import cells_by_id, load
 from test_luong_checks import WRONG
+from test_validate import validate
 
 from coursegrader.cells import solution_cell, student_version
-from coursekit import checks, profiles
+from coursekit import ROOT, checks, profiles
 
 HIDDEN = "luong_matches_general_score"
 PROFILE = profiles.select("sentiment", env={profiles.ENV_VAR: "smoke"})
@@ -50,3 +53,12 @@ def test_without_the_grader_a_hidden_check_fails_nothing_and_says_why(layers, ca
     assert checks.hidden_catalog() is None
     checks.check(HIDDEN, PROFILE, LuongAttention=layers[1])  # even a wrong layer: nothing to judge it with
     assert "if it is a hidden check, it runs when the notebook is graded" in capsys.readouterr().out
+
+
+def test_validate_on_the_solution_notebook_runs_through_the_hidden_check(tmp_path):
+    """`nbgrader validate solutions/sentiment/sentiment.ipynb` in smoke: only the accuracy check fails, by
+    design (smoke trains for seconds); the hidden check runs and passes (it used to stop Run All)."""
+    shutil.copy(ROOT / "solutions" / "sentiment" / "sentiment.ipynb", tmp_path / "sentiment.ipynb")
+    output = validate(tmp_path / "sentiment.ipynb")
+    assert "VALIDATION FAILED ON 1 CELL(S)" in output and 'check("test_accuracy_at_least_0_80"' in output
+    assert HIDDEN not in output
