@@ -22,7 +22,8 @@ export COURSE_EXCHANGE := $(abspath $(EXCHANGE))
 ASSIGNMENTS := $(notdir $(wildcard labs/*))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup release grade lab test test-fast bench bench-grade report clean publish collect return formgrader
+.PHONY: help setup release grade lab test test-fast bench bench-grade report clean publish collect return formgrader \
+        extend roster export
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +34,8 @@ help: ## list the targets
 	@echo "           make report: ONLY=bahdanau,luong-dot,... CELL=gru|lstm NO_RUN=1 (re-render only)"
 	@echo "           make bench: LAB=sentiment|nmt|nmt_luong (time to quality of one lab only)"
 	@echo "           make bench-grade: N=students (default 10), WORKERS=1 (also 1 vs 2 workers)"
+	@echo "           make extend: STUDENT=id LAB=id and UNTIL=2026-10-14T23:59 or DAYS=n or HOURS=n (NOTE=why)"
+	@echo "           make roster: FILE=export.csv (ID_COLUMN=header); make export: LMS=canvas|moodle PENDING=blank"
 
 setup: $(STAMP) ## build .venv with the pinned packages (GPU=1 for GPU TensorFlow)
 
@@ -55,8 +58,23 @@ grade: $(STAMP) ## autograde autograder/submitted/ (the demo class if empty): CS
 lab: $(STAMP) ## open the student notebooks (labs/) in JupyterLab
 	$(VENV)/bin/jupyter lab --notebook-dir=labs
 
-publish: $(STAMP) ## (re)release labs/ to the exchange, where students fetch them
+publish: $(STAMP) ## (re)release labs/ to the exchange; due dates and roster into the gradebook
+	$(PY) -m coursegrader calendar
 	@for a in $(ASSIGNMENTS); do $(PY) -m nbgrader release_assignment $$a --force || exit 1; done
+
+extend: $(STAMP) ## give STUDENT more time for LAB: UNTIL=date or DAYS=n (autograder/extensions.csv)
+	$(PY) -m coursegrader extend --student "$(STUDENT)" --lab "$(LAB)" $(if $(UNTIL),--until "$(UNTIL)") \
+	  $(if $(DAYS),--days $(DAYS)) $(if $(HOURS),--hours $(HOURS)) $(if $(NOTE),--note "$(NOTE)")
+
+roster: $(STAMP) ## import the class list FILE=... (Canvas, Moodle or registrar CSV) into autograder/roster.csv
+	$(PY) -m coursegrader roster "$(FILE)" $(if $(ID_COLUMN),--id-column "$(ID_COLUMN)")
+
+LMS ?= canvas
+EXPORTER_canvas := coursegrader.export.canvas.CanvasExport
+EXPORTER_moodle := coursegrader.export.moodle.MoodleExport
+export: $(STAMP) ## grades for the LMS: LMS=canvas|moodle -> autograder/<LMS>-grades.csv
+	$(PY) -m nbgrader export --exporter=$(or $(EXPORTER_$(LMS)),$(error LMS=$(LMS): use canvas or moodle)) \
+	  --to autograder/$(LMS)-grades.csv $(if $(PENDING),--LmsExport.pending=$(PENDING))
 
 collect: $(STAMP) ## copy each student's latest submission from the exchange to autograder/submitted/
 	@for a in $(ASSIGNMENTS); do $(PY) -m nbgrader collect $$a --update || exit 1; done
@@ -91,5 +109,5 @@ report: $(STAMP) ## run every lab (Bahdanau, 3 Luong scores, sentiment) into rep
 clean: ## delete grading results (autograded/, feedback/, gradebook, grades.csv) and report/
 	rm -rf autograder/submitted autograder/autograded autograder/feedback \
 	       autograder/gradebook.db autograder/grades.csv autograder/grading.log autograder/.work autograder/grading-state.json \
-	       autograder/.results autograder/class-report.html \
+	       autograder/.results autograder/class-report.html autograder/canvas-grades.csv autograder/moodle-grades.csv \
 	       report

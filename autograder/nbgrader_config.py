@@ -54,6 +54,8 @@ from nbgrader.preprocessors import (
 )
 
 from coursegrader.execute import GradeExecute
+from coursegrader.lateness import CourseLatePenalty
+from coursegrader.publish import ApplyTerm
 from coursegrader.rebuild import RebuildFromRelease
 from coursegrader.requests import DrawRequests
 from coursegrader.verdicts import ComputeVerdicts
@@ -74,9 +76,29 @@ c.Autograde.autograde_preprocessors = [
     ClearMetadataPreprocessor,
     LimitOutput,
     SaveAutoGrades,
+    ApplyTerm,
     AssignLatePenalties,
     CheckCellMetadata,
 ]
+
+# --- The term: due dates, extensions, late policy (autograder/calendar.toml, extensions.csv) --------
+# ApplyTerm (above) puts the lab's due date and the student's extension into the gradebook, and
+# nbgrader's AssignLatePenalties asks the course's plugin, which reads the [late] table of
+# calendar.toml: formgrader's autograde and `make grade` (coursegrader/settle.py) give the same
+# penalty. `make release` writes each lab's due date into its first cell (StampDueDate, before
+# nbgrader locks the cell); formgrader shows dates in the course's time zone.
+c.AssignLatePenalties.plugin_class = CourseLatePenalty
+
+from nbgrader.converters import GenerateAssignment
+
+from coursegrader.calendar import TermFileError, load_calendar
+from coursegrader.publish import StampDueDate
+
+c.GenerateAssignment.preprocessors = [StampDueDate, *GenerateAssignment.class_traits()["preprocessors"].default()]
+try:
+    c.NbGraderAPI.timezone = load_calendar(os.path.join(root, "autograder", "calendar.toml")).timezone.key
+except TermFileError:  # `make grade` and `make publish` stop on it and say what to fix
+    pass
 
 # --- Validate: the students' Validate button and `nbgrader validate` ----------------------------
 # Validate runs the whole notebook, training included, and nbgrader's default limit of 30 s per

@@ -1,4 +1,5 @@
-"""The grader's command line: ``python -m coursegrader release | grade | unit SPEC.json``."""
+"""The grader's command line: ``python -m coursegrader release | grade | unit SPEC.json``, and the
+term's ``calendar | extend | roster`` (:mod:`coursegrader.termcli`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from coursekit import profiles
 
-from . import demo
+from . import demo, termcli
 from .course import AUTOGRADER
 from .errors import GradingError
 from .grade import grade
@@ -71,7 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     u = sub.add_parser("unit", help="run one grading unit (for a cluster scheduler): SPEC.json -> SPEC.out.json")
     u.add_argument("spec", type=Path)
+    termcli.add_commands(sub)
     args = parser.parse_args(argv)
+    if args.command in ("calendar", "extend", "roster"):
+        return termcli.run(args)
     try:
         if args.command == "release":
             release()

@@ -18,7 +18,11 @@ class Kind(Enum):
 
     OK = ("ok", "", "graded, nothing to report")
     WARNINGS = ("warnings", "", "graded; the notebook or a check printed a warning (costs nothing)")
-    FLAGGED = ("flagged", ": ", "graded, but the grader saw tampering, forged evidence or data in an answer: a person decides")
+    FLAGGED = (
+        "flagged",
+        ": ",
+        "graded, but the grader saw tampering, forged evidence or data in an answer: a person decides",
+    )
     TIMED_OUT = ("timed out", " in ", "a cell ran past its time limit; the checks after it did not run")
     KERNEL_DIED = ("kernel died", " in ", "the kernel exited or crashed; the checks after it did not run")
     OUT_OF_MEMORY = ("out of memory", " in ", "the kernel hit its memory cap; the checks after it did not run")
@@ -31,6 +35,8 @@ class Kind(Enum):
     )
     NO_NOTEBOOK = ("no notebook", " ", "no notebook handed in")
     NO_ASSIGNMENT_FOLDER = ("no assignment folder", " ", "a student folder with no assignment folder in it")
+    MISSING = ("missing", ": ", "on the roster, but nothing handed in by the due date or extension: 0 points")
+    NOT_DUE = ("not due yet", " ", "on the roster, nothing handed in yet; the due date or extension is still ahead")
     NOT_GRADED_YET = ("not graded yet", " ", "this run graded other students only")
     GRADER_ERROR = ("grader error", ": ", "the grader failed, not the student: graded again on the next run")
 
@@ -48,13 +54,26 @@ class Kind(Enum):
         return self in NOT_RUN
 
     @property
+    def absent(self) -> bool:
+        """A row of the roster, not of ``submitted/``: nothing was handed in."""
+        return self in (Kind.MISSING, Kind.NOT_DUE)
+
+    @property
     def retried(self) -> bool:
         """The next run grades this row again (it says nothing about the submission)."""
         return self in (Kind.GRADER_ERROR, Kind.NOT_GRADED_YET)
 
 
 NOT_RUN = frozenset(
-    (Kind.INVALID_NOTEBOOK, Kind.SEVERAL_NOTEBOOKS, Kind.NO_NOTEBOOK, Kind.NO_ASSIGNMENT_FOLDER, Kind.GRADER_ERROR)
+    (
+        Kind.INVALID_NOTEBOOK,
+        Kind.SEVERAL_NOTEBOOKS,
+        Kind.NO_NOTEBOOK,
+        Kind.NO_ASSIGNMENT_FOLDER,
+        Kind.MISSING,
+        Kind.NOT_DUE,
+        Kind.GRADER_ERROR,
+    )
 )
 _BY_WORDS = sorted(Kind, key=lambda k: -len(k.words))  # "no assignment folder" before "no notebook"...
 
