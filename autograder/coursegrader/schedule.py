@@ -13,10 +13,11 @@
 
 from __future__ import annotations
 
-import os
 import statistics
 import threading
 import time
+
+from .machine import grading_cores
 
 #: Typical seconds of a unit on a 2-core machine with two workers (from `make bench-grade`), for the
 #: order and the cores before this course's own runs have been measured: only their ranking matters.
@@ -46,7 +47,7 @@ class Cores:
         self.expected = expected  # {id(unit): seconds}
         self.waiting = {id(u) for u in units}
         self.ends: dict[int, float] = {}  # running units: when they are expected to end
-        self.workers, self.cores = max(1, workers), cores or os.cpu_count() or 1
+        self.workers, self.cores = max(1, workers), cores or grading_cores()
         self.lock = threading.Lock()
 
     def start(self, unit, env: dict[str, str]) -> dict[str, str]:

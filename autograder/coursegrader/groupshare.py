@@ -1,0 +1,40 @@
+"""A course folder shared by the course staff's unix group (an instructor and TAs on one hub).
+
+On a JupyterHub every person runs as their own OS user. For a TA to grade by hand in formgrader
+and run ``make grade`` in the same course folder as the instructor, the folder belongs to a
+staff group with the setgid bit on its directories (new files get that group, docs/hub.md) and
+everything written there must stay writable by the group: the gradebook, ``submitted/``,
+``grading-state.json``, the stored results. The setgid bit on the course folder is the signal:
+where it is set, nbgrader writes group-writable files (``CourseDirectory.groupshared``, set by
+autograder/nbgrader_config.py) and the grader and nbgrader run with a umask that keeps the group's
+write permission (and gives others nothing: the folder holds the solutions and the grades). On a
+laptop nothing changes.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from .course import ROOT
+
+#: group: read and write; others: nothing (the course folder holds solutions and grades)
+SHARED_UMASK = 0o007
+
+
+def is_group_shared(root: Path = ROOT) -> bool:
+    """Whether the course folder is shared by a group: its setgid bit is set."""
+    try:
+        return bool(os.stat(root).st_mode & stat.S_ISGID)
+    except OSError:
+        return False
+
+
+def share_with_group(root: Path = ROOT) -> bool:
+    """In a group-shared course folder, make this process (and what it starts) write files the
+    group can change; return whether the folder is shared."""
+    shared = is_group_shared(root)
+    if shared:
+        os.umask(SHARED_UMASK)
+    return shared
