@@ -99,10 +99,12 @@ except ConfigurationError:  # a misspelt COURSE_HUB_RESERVE (`make grade` names 
 
 # --- A course folder shared by the staff group (an instructor and TAs on a hub: docs/hub.md) -----
 # Its setgid bit says so: nbgrader then writes group-writable files (submitted/, feedback, the
-# exchange's copies), so every member of the staff group can grade (coursegrader/groupshare.py).
-from coursegrader.groupshare import is_group_shared
+# exchange's copies), and the gradebook is made group-writable before SQLite first writes it, so
+# every member of the staff group can grade and save hand grades (coursegrader/groupshare.py).
+from coursegrader.groupshare import create_gradebook, is_group_shared
 
 c.CourseDirectory.groupshared = is_group_shared()
+create_gradebook(os.path.join(root, "autograder", "gradebook.db"))  # SQLite's own would be 644
 
 # --- Validate: the students' Validate button and `nbgrader validate` ----------------------------
 # Validate runs the whole notebook, training included, and nbgrader's default limit of 30 s per

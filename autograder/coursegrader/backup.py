@@ -20,6 +20,7 @@ import argparse
 import filecmp
 import os
 import sqlite3
+import stat
 import sys
 import tempfile
 from datetime import datetime
@@ -40,6 +41,8 @@ def backup_gradebook(db: Path, folder: Path | None = None, keep: int = KEEP) -> 
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".db", dir=folder)
     os.close(fd)
+    # as open as the gradebook it copies (mkstemp's 600 would shut the other TAs out of it)
+    os.chmod(tmp, stat.S_IMODE(db.stat().st_mode))
     try:
         # mode=ro: a backup never creates or changes the gradebook it reads
         source = sqlite3.connect(f"file:{db}?mode=ro", uri=True)

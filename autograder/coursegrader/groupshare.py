@@ -7,8 +7,10 @@ everything written there must stay writable by the group: the gradebook, ``submi
 ``grading-state.json``, the stored results. The setgid bit on the course folder is the signal:
 where it is set, nbgrader writes group-writable files (``CourseDirectory.groupshared``, set by
 autograder/nbgrader_config.py) and the grader and nbgrader run with a umask that keeps the group's
-write permission (and gives others nothing: the folder holds the solutions and the grades). On a
-laptop nothing changes.
+write permission (and gives others nothing: the folder holds the solutions and the grades). A umask
+cannot help where a file's mode is fixed by its maker: SQLite creates databases with mode 644,
+``tempfile`` its folders with 700; :func:`open_to_group` opens those, and :func:`create_gradebook`
+makes the gradebook group-writable before SQLite first writes it. On a laptop nothing changes.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .course import ROOT
 
 #: group: read and write; others: nothing (the course folder holds solutions and grades)
 SHARED_UMASK = 0o007
+SHARED_FILE, SHARED_DIR = 0o660, 0o2770
 
 
 def is_group_shared(root: Path = ROOT) -> bool:
@@ -38,3 +41,26 @@ def share_with_group(root: Path = ROOT) -> bool:
     if shared:
         os.umask(SHARED_UMASK)
     return shared
+
+
+def open_to_group(path: Path, root: Path = ROOT) -> None:
+    """In a group-shared course folder, let the group read and write ``path`` (made by this user
+    with a fixed, closed mode: ``tempfile.mkdtemp``, ``mkstemp``)."""
+    if is_group_shared(root):
+        os.chmod(path, SHARED_DIR if Path(path).is_dir() else SHARED_FILE)
+
+
+def create_gradebook(db: Path, root: Path = ROOT) -> None:
+    """In a group-shared course folder, create the gradebook ``db`` empty and group-writable if it
+    does not exist yet: SQLite would create it with mode 644, and then only its maker could save
+    a grade (an empty file is a new database to SQLite, which keeps its mode)."""
+    if not is_group_shared(root) or Path(db).exists():
+        return
+    try:
+        fd = os.open(db, os.O_CREAT | os.O_EXCL | os.O_WRONLY, SHARED_FILE)
+    except OSError:  # made meanwhile by another process, or a folder we cannot write: SQLite says so
+        return
+    try:
+        os.fchmod(fd, SHARED_FILE)  # whatever this process's umask
+    finally:
+        os.close(fd)

@@ -6,7 +6,7 @@
   waits while a long unit runs alone at the end.
 * :class:`Cores`: how many TensorFlow threads a unit gets when it starts. Side by side,
   each worker gets its share of the cores: two kernels that each use every core fight
-  over them and both run slower than with a share each (docs/grading-at-scale.md has the
+  over them and both run slower than with a share each (docs/benchmarks.md has the
   measurements). A unit expected to outlast the rest of the work, and so to run alone for
   most of its time, gets every core.
 """

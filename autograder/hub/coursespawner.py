@@ -123,6 +123,27 @@ def parents(mountinfo: str, proc_cgroup: str) -> tuple[int, dict[str, Path]]:
     )
 
 
+def limits_of(pid: int) -> tuple[int | None, float | None]:
+    """(memory cap in bytes, CPU quota in cores) of process ``pid``'s groups; None where there is
+    none. For an administrator's check (and the hub test): ``python coursespawner.py PID``."""
+    own = _own(_read(Path(f"/proc/{pid}/cgroup")))
+    memory = cpus = None
+    for fstype, point, root, options in _mounts(_read(Path("/proc/self/mountinfo"))):
+        if fstype == "cgroup2" and "" in own:
+            group = _below(point, root, own[""])
+            text, quota = _read(group / "memory.max").strip(), _read(group / "cpu.max").split()
+            memory = int(text) if text.isdigit() else memory
+            cpus = int(quota[0]) / int(quota[1]) if len(quota) == 2 and quota[0].isdigit() else cpus
+        elif fstype == "cgroup" and "memory" in options:
+            text = _read(_below(point, root, own.get("memory")) / "memory.limit_in_bytes").strip()
+            memory = int(text) if text.isdigit() and int(text) < 2**60 else memory  # v1 "none": huge
+        elif fstype == "cgroup" and "cpu" in options:
+            group = _below(point, root, own.get("cpu"))
+            quota, period = _read(group / "cpu.cfs_quota_us").strip(), _read(group / "cpu.cfs_period_us").strip()
+            cpus = int(quota) / int(period) if quota.isdigit() and period.isdigit() else cpus
+    return memory, cpus
+
+
 class ServerLimits:
     """One server's cgroup(s): made with :meth:`create`, entered by the server's first process
     (:meth:`enter`), removed with :meth:`remove` once the server has stopped."""
@@ -254,3 +275,12 @@ class CourseSpawner(LocalProcessSpawner):
             return None
         folders = [f / self.cgroup_name() for f in dict.fromkeys(found.values()) if (f / self.cgroup_name()).is_dir()]
         return ServerLimits(version, folders) if folders else None
+
+
+if __name__ == "__main__":
+    import sys
+
+    for pid in sys.argv[1:]:
+        memory, cpus = limits_of(int(pid))
+        shown = (f"{memory} bytes" if memory else "no cap", f"{cpus:g} cores" if cpus else "no cap")
+        print(f"{pid}: memory {shown[0]}, CPU {shown[1]}")

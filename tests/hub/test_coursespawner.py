@@ -78,7 +78,7 @@ HOG = textwrap.dedent("""
 """)
 
 
-def test_a_process_in_a_servers_group_is_stopped_at_its_memory_cap():
+def test_a_process_in_a_servers_group_has_its_limits_and_is_stopped_at_its_memory_cap():
     if os.geteuid() != 0:
         pytest.skip("making cgroups needs root (the hub runs as root)")
     try:
@@ -86,6 +86,12 @@ def test_a_process_in_a_servers_group_is_stopped_at_its_memory_cap():
     except coursespawner.LimitsUnavailable as err:
         pytest.skip(str(err))
     try:
+        sleeper = subprocess.Popen(["sleep", "60"], preexec_fn=lambda: limits.enter(os.getpid()))
+        try:
+            assert coursespawner.limits_of(sleeper.pid) == (256 * M, 0.5)
+        finally:
+            sleeper.kill()
+            sleeper.wait()
         proc = subprocess.run(
             [sys.executable, "-c", HOG],
             preexec_fn=lambda: limits.enter(os.getpid()),
