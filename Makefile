@@ -59,7 +59,7 @@ $(STAMP): environment.yml pyproject.toml
 release: $(STAMP) ## generate labs/ and the demo classes from solutions/ (nbgrader)
 	$(PY) -m coursegrader release
 
-grade: $(STAMP) ## autograde autograder/submitted/ (the demo class if empty): CSV, feedback, table
+grade: $(STAMP) ## autograde autograder/submitted/ (if empty: the honest demo class, in demo-results/)
 	$(PY) -m coursegrader grade --profile $(PROFILE) $(if $(DEMO),--demo $(DEMO)) \
 	  $(if $(JOBS),--jobs $(JOBS)) $(if $(JOBS_PER_GPU),--jobs-per-gpu $(JOBS_PER_GPU)) \
 	  $(if $(STUDENT),--student $(STUDENT)) $(if $(FORCE),--force) \
@@ -85,7 +85,7 @@ formgrader: $(STAMP) ## JupyterLab on the whole bundle, with formgrader (menu Nb
 	@test -d $(COURSE_EXCHANGE) || install -d -m 777 $(COURSE_EXCHANGE)
 	$(VENV)/bin/jupyter lab --notebook-dir=.
 
-student-bundle: $(STAMP) ## dist/seq2seq-attention-labs(.zip): labs and lab library for Colab and laptops, no answers
+student-bundle: $(STAMP) ## dist/seq2seq-attention-labs.zip: the labs for Colab and laptops, no answers
 	$(PY) -m coursetools.bundle --out dist
 
 test: $(STAMP) ## the whole test suite, lint included (real grading runs, ~25 min)

@@ -7,7 +7,7 @@ everything written there must stay writable by the group: the gradebook, ``submi
 ``grading-state.json``, the stored results. The setgid bit on the course folder is the signal:
 where it is set, nbgrader writes group-writable files (``CourseDirectory.groupshared``, set by
 autograder/nbgrader_config.py) and the grader and nbgrader run with a umask that keeps the group's
-write permission (and gives others nothing: the folder holds the solutions and the grades). A umask
+write permission (:data:`SHARED_UMASK`). A umask
 cannot help where a file's mode is fixed by its maker: SQLite creates databases with mode 644,
 ``tempfile`` its folders with 700; :func:`open_to_group` opens those, and :func:`create_gradebook`
 makes the gradebook group-writable before SQLite first writes it. On a laptop nothing changes.
@@ -21,8 +21,10 @@ from pathlib import Path
 
 from .course import ROOT
 
-#: group: read and write; others: nothing (the course folder holds solutions and grades)
-SHARED_UMASK = 0o007
+#: group: read and write. Others: read, as with the usual umask 022, because nbgrader copies some
+#: files out of the course folder keeping their mode (the feedback pages students fetch from the
+#: exchange); inside it, the course folder's own mode (2770) keeps everyone but the staff out.
+SHARED_UMASK = 0o002
 SHARED_FILE, SHARED_DIR = 0o660, 0o2770
 
 

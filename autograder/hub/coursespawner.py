@@ -22,7 +22,7 @@ configured but silently absent would be worse. Standard library and JupyterHub o
 imports this file from where its configuration is (docs/hub.md), not from the course folder.
 
 The same spawner sets a ``umask`` for a user when told to: the course staff's servers write into
-a course folder their group shares (``umask`` 007, see autograder/coursegrader/groupshare.py).
+a course folder their group shares (``umask`` 002, see autograder/coursegrader/groupshare.py).
 """
 
 from __future__ import annotations

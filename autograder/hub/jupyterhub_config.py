@@ -9,8 +9,8 @@ shared nbgrader exchange. The quick start (docs/hub.md) installs it; tests/hub/t
 * The staff's servers run from the course folder's own environment (``make setup`` in COURSE_DIR),
   open on that folder with the course configuration (autograder/nbgrader_config.py), so formgrader,
   ``make grade`` and the exchange targets work there for every member of the staff group. The
-  folder belongs to that group with the setgid bit on its folders; the servers' umask (007) keeps
-  what they write writable by the group and closed to everyone else. They also get
+  folder belongs to that group with the setgid bit on its folders and is closed to everyone else
+  (mode 2770); the servers' umask (002) keeps what they write writable by the group. They also get
   COURSE_HUB_RESERVE, so that ``make grade`` leaves the students their share of the machine.
 * The students' servers run from COURSE_ENV, an environment every user can read that holds the
   pinned packages and the lab library (coursekit, data, fonts) but neither solutions/ nor the
@@ -88,7 +88,7 @@ def course_environment(spawner):
     if is_staff(spawner.user.name):
         env_dir = os.path.join(COURSE_DIR, ".venv")
         spawner.notebook_dir = COURSE_DIR  # formgrader needs the course folder as the server's root
-        spawner.umask = 0o007  # the group shares the course folder; others get nothing of it
+        spawner.umask = 0o002  # the group shares the course folder (whose own mode keeps others out)
         spawner.mem_limit, spawner.cpu_limit = None, None  # grading keeps to COURSE_HUB_RESERVE instead
         config = {"JUPYTER_CONFIG_PATH": os.path.join(COURSE_DIR, "autograder"), "COURSE_HUB_RESERVE": RESERVE}
     else:

@@ -3,7 +3,7 @@
 The deployment follows the quick start under one temporary folder: a students' group and a staff
 group; an instructor and a TA (staff) and two students, real users with homes of mode 700 and
 passwords (the hub logs them in through PAM); the course folder, a copy of this bundle owned by
-the staff group (setgid, group-writable, closed to others) with its own environment as ``make
+the staff group (setgid, group-writable, closed to others: mode 2770) with its own environment as ``make
 setup`` leaves it; the students' environment (the pinned packages and the lab library: no
 solutions, no grader) and their nbgrader configuration where everyone can read them; the hub's
 configuration installed where only root can change it; the exchange (mode 777). JupyterHub runs as
@@ -222,7 +222,7 @@ class Deployment:
         sh(["chpasswd"], input="".join(f"{u}:{p}\n" for u, p in self.passwords.items()))
 
         # The course folder: the staff group's, setgid; the bundle in it as the instructor's
-        # `umask 007 && git clone` leaves it (group-writable, closed to others), and its
+        # `umask 002 && git clone` leaves it (group-writable; the folder itself closed to others), and its
         # environment as `make setup` leaves it.
         sh(["install", "-d", "-o", INSTRUCTOR, "-g", STAFF_GROUP, "-m", "2770", self.course])
         listed = sh(["git", "-C", ROOT, "ls-files", "-co", "--exclude-standard", "-z"]).stdout
@@ -231,7 +231,8 @@ class Deployment:
                 (self.course / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(ROOT / rel, self.course / rel)
         sh(["chown", "-R", f"{INSTRUCTOR}:{STAFF_GROUP}", self.course])
-        sh(["chmod", "-R", "u+rwX,g+rwX,o-rwx", self.course])
+        sh(["chmod", "-R", "u+rwX,g+rwX", self.course])
+        self.course.chmod(0o2770)
         sh(["find", self.course, "-type", "d", "-exec", "chmod", "g+s", "{}", "+"])
         venv = linked_environment(self.course / ".venv", python)  # stays root's: only linked
         for finder in site_packages(venv).glob("__editable__*finder.py"):  # coursekit, grader: the copy's
