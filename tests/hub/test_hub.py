@@ -24,7 +24,8 @@ variable added.
 Both environments are this bundle's .venv in hard links (no copy), run by a Python every user can
 execute. Needs root, useradd, JupyterHub, Chromium, configurable-http-proxy and playwright-core
 (npm): see .ci/run. Without them it is skipped, unless COURSE_HUB_TEST=require (CI). Screenshots
-are also copied to /tmp/hub-screenshots/; COURSE_HUB_KEEP=1 keeps the deployment. About 4 minutes.
+are also copied to /tmp/hub-screenshots/; COURSE_HUB_KEEP=1 keeps the deployment. About 7 minutes
+on a busy 2-core machine.
 """
 
 from __future__ import annotations
