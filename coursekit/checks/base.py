@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,10 +33,21 @@ class Check:
     truth: Callable[[dict, Any], dict] | None = None
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+KERAS_WRAPPER = "Exception encountered when calling"
+KERAS_ARGUMENTS = "Arguments received by"
+
+
 def raised(error: BaseException) -> dict:
     """How evidence records an exception raised by the notebook's code: its type and the line of its
-    message that says most (TensorFlow starts with "in user code:" and ends with the reason)."""
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    message that says most (TensorFlow starts with "in user code:" and ends with the reason; Keras
+    wraps an error of a layer's call() in "Exception encountered when calling ...", then the reason in
+    bold, then the arguments, and only the reason tells a student what to change)."""
+    lines = [ANSI.sub("", line).strip() for line in str(error).strip().splitlines()]
+    lines = [line for line in lines if line]
+    if len(lines) > 1 and lines[0].startswith(KERAS_WRAPPER):
+        end = next((i for i, line in enumerate(lines) if line.startswith(KERAS_ARGUMENTS)), len(lines))
+        lines = lines[1:end] or lines[:1]
     useful = [line for line in lines if line != "in user code:" and not line.startswith("File ")]
     line = useful[0] if useful and lines and lines[0] != "in user code:" else (useful[-1] if useful else "")
     return {"type": type(error).__name__, "message": line[:300]}

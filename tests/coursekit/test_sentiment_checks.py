@@ -149,6 +149,30 @@ WRONG = {
         ),
         {**ALL_PASS, "luong_output_shapes_and_dtypes": False},
     ),
+    "arithmetic on the boolean mask": (
+        layer(
+            "self.W_a = keras.layers.Dense(units, use_bias=False)",
+            """
+        scores = tf.einsum('bu,btu->bt', query, self.W_a(values))
+        if mask is not None:
+            scores += (1.0 - mask) * -1e9
+        weights = tf.nn.softmax(scores, axis=1)[:, :, None]
+        return tf.reduce_sum(weights * values, axis=1), weights
+        """,
+        ),
+        {**ALL_PASS, "luong_padding_gets_zero_weight": False},
+    ),
+    "a mask of None not allowed for": (
+        layer(
+            "self.W_a = keras.layers.Dense(units, use_bias=False)",
+            """
+        scores = tf.where(mask, tf.einsum('bu,btu->bt', query, self.W_a(values)), -1e9)
+        weights = tf.nn.softmax(scores, axis=1)[:, :, None]
+        return tf.reduce_sum(weights * values, axis=1), weights
+        """,
+        ),
+        {**dict.fromkeys(CHECKS, False), "luong_padding_gets_zero_weight": True},
+    ),
     "the released stub": (
         student_version(solution_cell(load("sentiment", "labs")).source),
         dict.fromkeys(CHECKS, False),
@@ -216,6 +240,11 @@ def test_failures_are_assertions_with_a_hint_not_tracebacks(namespace):
     assert all(v.startswith("CheckFailed") and "not implemented yet" in v for v in outcome.values()), outcome
     outcome = run_checks(namespace, WRONG["no mask argument"][0])
     assert "must accept a `mask` keyword" in outcome["luong_padding_gets_zero_weight"]
+    outcome = run_checks(namespace, WRONG["arithmetic on the boolean mask"][0])
+    assert "Cannot convert 1.0 to EagerTensor of dtype bool" in outcome["luong_padding_gets_zero_weight"]
+    assert "tf.where(mask, scores, -1e9)" in outcome["luong_padding_gets_zero_weight"]
+    outcome = run_checks(namespace, WRONG["a mask of None not allowed for"][0])
+    assert "`if mask is not None`" in outcome["luong_output_shapes_and_dtypes"], outcome
     outcome = run_checks(namespace, WRONG["additive (Bahdanau) score"][0])
     assert "exactly one trainable (units, units) matrix" in outcome["luong_matches_general_score"]
 
