@@ -29,7 +29,8 @@ help: ## list the targets
 	@echo "  options: PROFILE=auto|full|cpu|smoke (default auto: full on a GPU, else cpu), GPU=1,"
 	@echo "           EXCHANGE=folder (default autograder/exchange), SANDBOX=auto|require|off,"
 	@echo "           DEMO=honest|hostile (grade a shipped demo class), JOBS=N, JOBS_PER_GPU=K,"
-	@echo "           STUDENT=id, FORCE=1, SCHEDULER=local|tcp://host:8786|slurm|pbs, MEMORY=8G"
+	@echo "           STUDENT=id, FORCE=1, SCHEDULER=local|tcp://host:8786|slurm|pbs, MEMORY=8G,"
+	@echo "           LIMITS=off|\"disk=2G files=20000 processes=2048 output=16M\" (per kernel)"
 	@echo "           make report: ONLY=bahdanau,luong-dot,... CELL=gru|lstm NO_RUN=1 (re-render only)"
 	@echo "           make bench: LAB=sentiment|nmt|nmt_luong (time to quality of one lab only)"
 	@echo "           make bench-grade: N=students (default 10), WORKERS=1 (also 1 vs 2 workers)"
@@ -50,7 +51,8 @@ grade: $(STAMP) ## autograde autograder/submitted/ (the demo class if empty): CS
 	$(PY) -m coursegrader grade --profile $(PROFILE) $(if $(DEMO),--demo $(DEMO)) \
 	  $(if $(JOBS),--jobs $(JOBS)) $(if $(JOBS_PER_GPU),--jobs-per-gpu $(JOBS_PER_GPU)) \
 	  $(if $(STUDENT),--student $(STUDENT)) $(if $(FORCE),--force) \
-	  $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(MEMORY),--memory $(MEMORY))
+	  $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(MEMORY),--memory $(MEMORY)) \
+	  $(if $(LIMITS),--limits "$(LIMITS)")
 
 lab: $(STAMP) ## open the student notebooks (labs/) in JupyterLab
 	$(VENV)/bin/jupyter lab --notebook-dir=labs

@@ -69,6 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="memory cap per kernel, e.g. 8G (default: the machine's memory shared by the workers)",
     )
+    g.add_argument(
+        "--limits",
+        default=None,
+        help="the kernels' disk, file, process and output limits: 'off', or e.g. 'disk=2G processes=2048' "
+        "(default: the table in coursegrader/limits for the profile)",
+    )
     u = sub.add_parser("unit", help="run one grading unit (for a cluster scheduler): SPEC.json -> SPEC.out.json")
     u.add_argument("spec", type=Path)
     args = parser.parse_args(argv)
@@ -109,6 +115,7 @@ def _grade(args) -> int:
         force=args.force,
         scheduler=args.scheduler,
         memory=args.memory,
+        limits=args.limits,
     )
     return 1 if results.grader_failed or results.demo_ok is False else 0
 
