@@ -204,7 +204,7 @@ class GradeExecute(Execute):
                 if watcher.check():  # passed in this cell, which ended before the watch looked
                     stopped = self._stopped_by(watcher.breach, cell, index)
                     break
-            self.log.info("Limits: %s", watcher.summary())
+        self.log.info("Limits: %s", watcher.summary())
         if stopped is None and watcher.breach and last:  # passed after the last cell, by what it left running
             stopped = self._stopped_by(watcher.breach, *last)
         return stopped

@@ -12,7 +12,7 @@ from coursekit import profiles
 from . import sandbox as sandboxing
 from . import workers
 from .errors import ConfigurationError
-from .limits import with_limits
+from .limits import OFF, fallbacks, from_setting, with_limits
 from .machine import default_memory_limit, visible_gpus
 from .nbcommand import generate
 from .sandbox.cgroups import memory_cap_support
@@ -74,6 +74,8 @@ def open_session(
             print(why, flush=True)
         elif memory is None:
             memory = default_memory_limit(len(envs))
+        for note in fallbacks(from_setting(next(iter(chosen.values())).settings["limits"]) if chosen else OFF):
+            print(note, flush=True)
     run = Run(workdir=workdir, template_db=template, sandbox=use_sandbox, log=log, profiles=chosen, memory=memory or "")
     return Session(run=run, envs=envs, where=_where(scheduler, envs, gpus))
 

@@ -135,3 +135,21 @@ def describe(limits: Limits) -> str:
         f"{human(limits.output)} of output" if limits.output else "no output limit",
     ]
     return ", ".join(parts)
+
+
+def fallbacks(given: Limits) -> list[str]:
+    """What the sandbox falls back on here to hold ``given``, in words, to be said once per run."""
+    from ..sandbox import bwrap, pids
+
+    notes = []
+    if given.processes:
+        works, why = pids.process_cap_support()
+        if not works:
+            notes.append(why)
+    tool = bwrap.bwrap_path()
+    if given.disk and tool and not bwrap.supports_tmpfs_size(tool):
+        notes.append(
+            f"Note: {tool} cannot size a tmpfs (bubblewrap 0.5 or later can): a kernel's /tmp and /dev/shm are "
+            "bounded by its memory cap, and the disk limit by the grader's measure only."
+        )
+    return notes

@@ -124,37 +124,32 @@ class CappedKernelClient(AsyncKernelClient):
             context.setsockopt(zmq.MAXMSGSIZE, self.max_message)
         return context
 
+    _monitor_addresses: list[str] | None = None
+    _monitor_readers: list | None = None
+
     def _create_connected_socket(self, channel: str, identity: bytes | None = None):
         sock = super()._create_connected_socket(channel, identity)
         if self.max_message:
             address = f"inproc://coursegrader-monitor-{id(self)}-{channel}"
             sock.monitor(address, zmq.EVENT_DISCONNECTED)
-            self.__dict__.setdefault("_monitor_addresses", []).append(address)
+            self._monitor_addresses = [*(self._monitor_addresses or []), address]
         return sock
 
     def connection_dropped(self) -> bool:
         """Whether a channel lost its connection since the last call: libzmq refused a message part
         larger than ``max_message``, or the kernel is gone. Call it from one thread only."""
-        readers = self.__dict__.setdefault("_monitor_readers", [])
-        addresses = self.__dict__.get("_monitor_addresses", [])
-        if len(readers) < len(addresses):
-            context = zmq.Context.shadow(self.context.underlying)  # inproc needs the same context
-            for address in addresses[len(readers) :]:
-                reader = context.socket(zmq.PAIR)
-                reader.linger = 0
-                reader.connect(address)
-                readers.append(reader)
+        readers = self._monitor_readers = self._monitor_readers or []
+        for address in (self._monitor_addresses or [])[len(readers) :]:
+            reader = self.context.socket(zmq.PAIR)  # the client's context: closed with it, inproc reaches
+            reader.linger = 0
+            reader.connect(address)
+            readers.append((reader, zmq.Socket.shadow(reader.underlying)))  # read without an event loop
         dropped = False
-        for reader in readers:
+        for _, reader in readers:
             while reader.poll(0):
                 reader.recv_multipart()
                 dropped = True
         return dropped
-
-    def stop_channels(self) -> None:
-        for reader in self.__dict__.pop("_monitor_readers", []):
-            reader.close(linger=0)
-        super().stop_channels()
 
 
 class CappedKernelManager(AsyncKernelManager):

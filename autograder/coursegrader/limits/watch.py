@@ -88,6 +88,7 @@ class Watcher:
         self._dropped_at: float | None = None
         self._baseline_rss = own_resident_bytes()
         self._baseline_disk = None
+        self.cpu_seconds = 0.0  # what the watch's own thread cost
 
     def __enter__(self) -> Watcher:
         if self.wanted():
@@ -107,32 +108,34 @@ class Watcher:
         meter = getattr(self.kc, "meter", None)
         sent = f"{meter.received} bytes" if meter is not None else "an unmetered amount"
         grew = (own_resident_bytes() - self._baseline_rss) / 2**20
-        return f"the kernel sent {sent} of output; the grader's memory grew by {grew:.0f} MiB meanwhile"
+        return (
+            f"the kernel sent {sent} of output; the grader's memory grew by {grew:.0f} MiB meanwhile; "
+            f"watching it took {self.cpu_seconds * 1000:.0f} ms of CPU"
+        )
 
     def check(self, monitors: bool = False) -> Breach | None:
         """Every check now; the first limit passed stops the kernel and is kept in ``breach``."""
-        if self.breach is not None or not self.wanted():
-            return self.breach
-        found = self._check_output(monitors) or self._check_slow()
+        if self.breach is None and self.wanted():
+            self._stop_at(self._check_output(monitors) or self._check_slow())
+        return self.breach
+
+    def _stop_at(self, found: Breach | None) -> None:
         if found is not None:
             with self._lock:
                 if self.breach is None:
                     self.breach = found
                     self.km.kill_now()
-        return self.breach
 
     def _run(self) -> None:
-        count = 0
+        count, started = 0, time.thread_time()
         while not self._done.wait(self.tick) and self.breach is None:
             try:
-                if count % SLOW == 0:
-                    self.check(monitors=True)
-                elif self._check_output(monitors=True) is not None:
-                    self.check(monitors=False)
+                self._stop_at(self._check_output(monitors=True) or (self._check_slow() if count % SLOW == 0 else None))
             except Exception as err:  # noqa: BLE001 - a measuring error must not stop the grading, only this watch
                 self.km.log.warning("limits: stopped watching the kernel (%s: %s)", type(err).__name__, err)
-                return
+                break
             count += 1
+        self.cpu_seconds = time.thread_time() - started
 
     def _check_output(self, monitors: bool) -> Breach | None:
         limits = self.limits

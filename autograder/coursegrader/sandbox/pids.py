@@ -15,6 +15,7 @@ says why and the kernel falls back on ``RLIMIT_NPROC``, set inside its user name
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from .cgroups import KernelGroup, MemoryCap, MemoryCapUnavailable, _counter, _read, _v2_parent, find_cgroup_parent
@@ -84,3 +85,18 @@ class ProcessCap(KernelGroup):
 
     def remove(self, timeout: float = 5.0) -> bool:
         return super().remove(timeout) if self.own_group else True
+
+
+@functools.cache
+def process_cap_support() -> tuple[bool, str]:
+    """Whether kernels can get a pids cgroup here, and how or why not (cached; meant to be printed
+    once by the grader). Creates and removes a test group."""
+    try:
+        cap = ProcessCap.create(1024)
+    except ProcessCapUnavailable as err:
+        return False, (
+            f"Note: no pids cgroup for the kernels' process limit ({err}); each kernel gets RLIMIT_NPROC "
+            f"in its own user namespace instead (Linux 5.14 and later count only that namespace's processes)."
+        )
+    cap.remove(timeout=1)
+    return True, f"Student kernels get their own process limit (cgroup v{cap.version} pids under {cap.path.parent})."
