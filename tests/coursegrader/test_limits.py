@@ -163,6 +163,16 @@ def test_groups_a_dead_grader_left_are_swept_with_what_runs_in_them():
         group.remove(timeout=1)
 
 
+def test_what_a_limit_falls_back_on_here_is_said_once(monkeypatch):
+    monkeypatch.setattr(pids, "process_cap_support", lambda: (False, "Note: no pids cgroup (test)"))
+    monkeypatch.setattr(bwrap, "supports_tmpfs_size", lambda tool: False)
+    notes = limits.fallbacks(limits.defaults("smoke"))
+    assert notes[0] == "Note: no pids cgroup (test)"
+    if bwrap.bwrap_path():
+        assert len(notes) == 2 and "cannot size a tmpfs" in notes[1]
+    assert limits.fallbacks(limits.OFF) == []
+
+
 # --------------------------------------------------------------------------- the grader's part
 
 

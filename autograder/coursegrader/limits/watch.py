@@ -89,6 +89,7 @@ class Watcher:
         self._baseline_rss = own_resident_bytes()
         self._baseline_disk = None
         self.cpu_seconds = 0.0  # what the watch's own thread cost
+        self.peak_growth = 0  # the most the grader's memory grew by while the kernel ran
 
     def __enter__(self) -> Watcher:
         if self.wanted():
@@ -107,10 +108,9 @@ class Watcher:
     def summary(self) -> str:
         meter = getattr(self.kc, "meter", None)
         sent = f"{meter.received} bytes" if meter is not None else "an unmetered amount"
-        grew = (own_resident_bytes() - self._baseline_rss) / 2**20
         return (
-            f"the kernel sent {sent} of output; the grader's memory grew by {grew:.0f} MiB meanwhile; "
-            f"watching it took {self.cpu_seconds * 1000:.0f} ms of CPU"
+            f"the kernel sent {sent} of output; the grader's memory grew by at most {self.peak_growth / 2**20:.0f} "
+            f"MiB meanwhile; watching it took {self.cpu_seconds * 1000:.0f} ms of CPU"
         )
 
     def check(self, monitors: bool = False) -> Breach | None:
@@ -146,7 +146,9 @@ class Watcher:
             return breach("output", limits)
         if meter is not None and meter.malformed:
             return breach("forged", limits, meter.malformed)
-        if own_resident_bytes() - self._baseline_rss > GRADER_HEADROOM + 4 * limits.output:
+        grown = own_resident_bytes() - self._baseline_rss
+        self.peak_growth = max(self.peak_growth, grown)
+        if grown > GRADER_HEADROOM + 4 * limits.output:
             return breach("output", limits, "it sent the grader more than its output limit in one message")
         dropped = getattr(self.kc, "connection_dropped", None)
         if monitors and dropped is not None and dropped() and self._dropped_at is None:

@@ -16,6 +16,7 @@ says why and the kernel falls back on ``RLIMIT_NPROC``, set inside its user name
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 from .cgroups import KernelGroup, MemoryCap, MemoryCapUnavailable, _counter, _read, _v2_parent, find_cgroup_parent
@@ -94,6 +95,8 @@ def process_cap_support() -> tuple[bool, str]:
     try:
         cap = ProcessCap.create(1024)
     except ProcessCapUnavailable as err:
+        if os.geteuid() == 0:  # root's processes are exempt from RLIMIT_NPROC
+            return False, f"WARNING: student kernels run WITHOUT a process limit: no pids cgroup ({err})."
         return False, (
             f"Note: no pids cgroup for the kernels' process limit ({err}); each kernel gets RLIMIT_NPROC "
             f"in its own user namespace instead (Linux 5.14 and later count only that namespace's processes)."
