@@ -18,7 +18,11 @@ class Kind(Enum):
 
     OK = ("ok", "", "graded, nothing to report")
     WARNINGS = ("warnings", "", "graded; the notebook or a check printed a warning (costs nothing)")
-    FLAGGED = ("flagged", ": ", "graded, but the grader saw tampering, forged evidence or data in an answer: a person decides")
+    FLAGGED = (
+        "flagged",
+        ": ",
+        "graded, but the grader saw tampering, forged evidence or data in an answer: a person decides",
+    )
     TIMED_OUT = ("timed out", " in ", "a cell ran past its time limit; the checks after it did not run")
     KERNEL_DIED = ("kernel died", " in ", "the kernel exited or crashed; the checks after it did not run")
     OUT_OF_MEMORY = ("out of memory", " in ", "the kernel hit its memory cap; the checks after it did not run")
