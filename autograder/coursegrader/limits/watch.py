@@ -31,7 +31,7 @@ DEATH_GRACE = 1.0
 #: What the grader's own memory may grow by while a kernel runs, past the output kept: decoded
 #: messages and nbclient's bookkeeping take a few times the output; anything beyond can only be
 #: a kernel flooding the sockets.
-GRADER_HEADROOM = 512 * 2**20
+GRADER_HEADROOM = 256 * 2**20
 
 
 @dataclass(frozen=True)
