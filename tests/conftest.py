@@ -6,6 +6,8 @@ real users. Those two folders are marked ``integration`` and ``hub``, so that ``
 (``-m "not integration and not hub"``) stays a developer's one-minute loop.
 """
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,8 @@ import pytest
 from coursegrader.grade import grade
 
 HERE = Path(__file__).parent
+# nbgrader runs the `alembic` of its environment to create gradebooks: a bare `pytest` finds it too
+os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
 MARK_BY_FOLDER = {"integration": pytest.mark.integration, "hub": pytest.mark.hub}
 
 

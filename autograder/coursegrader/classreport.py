@@ -26,6 +26,7 @@ from .cells import META, is_answer
 from .course import LABS, feedback_path, graded_path
 from .results import Result
 from .status import Kind
+from .term import NOT_ON_ROSTER
 from .text import first_line
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -243,6 +244,36 @@ def _times(rows: list[Result], shared: dict, answers: dict) -> dict:
     }
 
 
+def _term(rows: list[Result], base: Path) -> dict:
+    """The term's side of the run: late and extended hand-ins (with their penalty and why), who on the
+    roster handed nothing in, and who handed in without being on the roster."""
+    ordered = sorted(rows, key=lambda r: (r.assignment, r.student))
+    late = [
+        {
+            "student": r.student,
+            "assignment": r.assignment,
+            "late": r.late,
+            "penalty": r.penalty,
+            "score": "-" if r.score is None else f"{_number(r.score)} / {_number(r.max_score or 0)}",
+            "link": _feedback(base, r.student, r.assignment),
+        }
+        for r in ordered
+        if r.late
+    ]
+    absent = [
+        {"student": r.student, "assignment": r.assignment, "status": str(r.status), "kind": r.status.kind.words}
+        for r in ordered
+        if r.status.kind.absent
+    ]
+    return {
+        "late": late,
+        "penalised": sum(1 for r in rows if r.penalty),
+        "absent": absent,
+        "missing": sum(1 for a in absent if a["kind"] == Kind.MISSING.words),
+        "off_roster": sorted({r.student for r in rows if NOT_ON_ROSTER in r.warnings}),
+    }
+
+
 def answer_text(nb: dict) -> str | None:
     """The code of a notebook's answer cells, one after the other (None: it has none)."""
     cells = [c.get("source", "") for c in nb.get("cells", []) if c.get("cell_type") == "code" and is_answer(c)]
@@ -292,7 +323,7 @@ def class_report_context(
     names = sorted({r.assignment for r in rows if r.assignment != NO_ASSIGNMENT})
     assignments = []
     for name in names:
-        mine = [r for r in rows if r.assignment == name]
+        mine = [r for r in rows if r.assignment == name and not r.status.kind.absent]
         assignments.append(
             {
                 "name": name,
@@ -336,7 +367,7 @@ def class_report_context(
         "generated_by": generated_by,
         "threshold": threshold,
         "students": len({r.student for r in rows}),
-        "submissions": sum(r.assignment != NO_ASSIGNMENT for r in rows),
+        "submissions": sum(r.assignment != NO_ASSIGNMENT and not r.status.kind.absent for r in rows),
         "assignments": assignments,
         "columns": columns,
         "status_table": status_table,
@@ -344,6 +375,7 @@ def class_report_context(
         "flagged": flagged,
         "shared_clusters": len(clusters),
         "stub_count": sum(len(a["answers"]["stub"]) for a in assignments if a["answers"]),
+        "term": _term(rows, base),
         "any_answers": any(a["answers"] for a in assignments),
         "k": similarity.K,
     }

@@ -1,18 +1,23 @@
-"""The grader's command line: ``python -m coursegrader release | grade | unit SPEC.json``."""
+"""The grader's command line: ``python -m coursegrader release | grade | unit SPEC.json``, and the
+term's ``calendar | extend | roster`` (:mod:`coursegrader.termcli`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import sqlite3
 import sys
 from pathlib import Path
 
 from coursekit import profiles
 
-from . import demo
+from . import demo, machine, termcli
+from .backup import backup_gradebook
 from .course import AUTOGRADER
-from .errors import GradingError
+from .errors import ConfigurationError, GradingError
 from .grade import grade
+from .groupshare import share_with_group
 from .release import release
 from .unit import run_unit
 
@@ -70,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         help="memory cap per kernel, e.g. 8G (default: the machine's memory shared by the workers)",
     )
     g.add_argument(
+        "--reserve",
+        default=None,
+        help="cores and memory left to the students on this machine, e.g. 'cores=50%% memory=50%%' or 'none' "
+        f"(default: ${machine.RESERVE_VAR}, which the course's JupyterHub sets for the staff)",
+    )
+    g.add_argument(
         "--limits",
         default=None,
         help="the kernels' disk, file, process and output limits: 'off', or e.g. 'disk=2G processes=2048' "
@@ -77,7 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     u = sub.add_parser("unit", help="run one grading unit (for a cluster scheduler): SPEC.json -> SPEC.out.json")
     u.add_argument("spec", type=Path)
+    termcli.add_commands(sub)
     args = parser.parse_args(argv)
+    share_with_group()  # a course folder shared by the staff group stays writable by all of them
+    if args.command in ("calendar", "extend", "roster"):
+        return termcli.run(args)
     try:
         if args.command == "release":
             release()
@@ -96,6 +111,7 @@ def _grade(args) -> int:
     """``grade``: the course's submissions, or a demo class in a folder of its own; exit 1 when the
     grader failed on a unit or a demo class did not get its expected scores."""
     demo_class, workdir = args.demo, args.workdir
+    _leave_to_students(args.reserve)
     if demo_class is None and workdir is None:
         workdir = AUTOGRADER
         if not _has_submissions(workdir / "submitted"):
@@ -103,6 +119,8 @@ def _grade(args) -> int:
             print(f"No submissions in {workdir / 'submitted'}: grading the shipped honest demo class instead.")
     if workdir is None:
         workdir = demo.demo_workdir(demo_class)
+    if demo_class is None:  # the TAs' hand grades live only in the gradebook: a copy first
+        _backup(workdir / "gradebook.db")
     results = grade(
         workdir=workdir,
         demo=demo_class,
@@ -122,3 +140,29 @@ def _grade(args) -> int:
 
 def _has_submissions(submitted: Path) -> bool:
     return submitted.is_dir() and any(p.is_dir() and not p.name.startswith(".") for p in submitted.iterdir())
+
+
+def _leave_to_students(given: str | None) -> None:
+    """On the machine students use (``--reserve`` or ``$COURSE_HUB_RESERVE``): the workers and
+    memory caps count only on what the reserve leaves, and grading runs at a lower CPU priority,
+    so a student's cell still runs promptly while the class is graded."""
+    if given is not None:
+        os.environ[machine.RESERVE_VAR] = given  # the workers (and Dask's local ones) read it
+    kept = machine.reserve()
+    if kept:
+        os.nice(10)  # inherited by nbgrader and the kernels; students' servers keep priority 0
+        print(
+            f"This machine is shared with students ({machine.RESERVE_VAR}): grading leaves them {kept} "
+            "and runs at a lower CPU priority (RESERVE=none uses all of it).",
+            flush=True,
+        )
+
+
+def _backup(db: Path) -> None:
+    try:
+        copy = backup_gradebook(db)
+    except (OSError, sqlite3.Error) as err:
+        why = f"cannot back up the gradebook {db} before grading ({err}); nothing was graded"
+        raise ConfigurationError(why) from None
+    if copy is not None:
+        print(f"Gradebook backed up to {copy}", flush=True)

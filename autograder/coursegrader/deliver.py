@@ -150,6 +150,7 @@ def write_feedback(run, result: Result, nb, manual: list[dict]) -> None:
             warnings=result.warnings,
             notes=notes,
             manual=manual if nb else (),
+            late=late_line(result),
         ),
         encoding="utf-8",
     )
@@ -157,6 +158,13 @@ def write_feedback(run, result: Result, nb, manual: list[dict]) -> None:
     for name in ("timestamp.txt", "submission_secret.txt"):
         if (source / name).is_file():
             shutil.copyfile(source / name, path.parent / name)
+
+
+def late_line(result: Result) -> str:
+    """What the page says about the hand-in's lateness or extension ("" when nothing)."""
+    if not result.penalty:
+        return result.late
+    return f"{result.late} ({result.penalty:g} point{'s' if result.penalty != 1 else ''} taken off the score)"
 
 
 def refresh(run, results: list[Result], manual_ids: dict[str, set[str]], shown: dict[RowId, str]) -> None:

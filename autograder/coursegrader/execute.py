@@ -2,8 +2,9 @@
 
 :class:`GradeExecute` replaces nbgrader's ``Execute`` in the autograde pipeline:
 it runs the kernel in the sandbox (:mod:`coursegrader.sandbox`), gives every cell the
-profile's time limit and the whole notebook its own, keeps the kernel within its disk,
-file, process and output limits (:mod:`coursegrader.limits`), and stops at the first
+profile's time limit and the whole notebook its own (those of the graded lab's profile unless
+given: formgrader's Autograde button gets the limits `make grade` gives), keeps the kernel within
+its disk, file, process and output limits (:mod:`coursegrader.limits`), and stops at the first
 time-out, limit passed or kernel death, remembering in which cell it happened. Cells the lab
 marks ``skip_while_grading`` (display only, needed by no check, such as the
 sentiment lab's bag-of-words baseline) are not run; the feedback says so.
@@ -22,6 +23,7 @@ from nbclient.exceptions import DeadKernelError
 from nbgrader.preprocessors import Execute
 from traitlets import Integer, Unicode, default
 
+from coursekit import profiles
 from coursekit.checks.evidence import REQUESTS_VAR
 from coursekit.data import DATA_ENV
 
@@ -44,7 +46,14 @@ def cell_label(cell, index: int) -> str:
 class GradeExecute(Execute):
     """nbgrader's Execute with a sandboxed kernel, a notebook time limit and a clean stop."""
 
-    notebook_timeout = Integer(0, help="seconds for the whole notebook (0: no limit)").tag(config=True)
+    # Not nbgrader's 30 s per cell: by default each lab's own limits, from the profile $COURSE_PROFILE
+    # selects (coursekit/profiles.py), the very ones `make grade` passes on its command line.
+    timeout = Integer(
+        None, allow_none=True, help="seconds per cell (None: the graded lab's profile's cell_timeout)"
+    ).tag(config=True)
+    notebook_timeout = Integer(
+        None, allow_none=True, help="seconds for the whole notebook (0: no limit; None: the lab's profile's)"
+    ).tag(config=True)
     sandbox = Unicode(
         "auto",
         help="on / off (as decided by the grading harness), or auto / require "
@@ -135,7 +144,8 @@ class GradeExecute(Execute):
         if record.get("answer_missing"):
             record["stopped"] = None
             return nb, resources
-        self._cell_timeout = self.timeout
+        self._cell_limit, self._notebook_limit = self.time_limits(resources["nbgrader"]["assignment"])
+        self._cell_timeout = self._cell_limit
         self._timed_out = False
         from nbclient.client import NotebookClient
 
@@ -143,7 +153,7 @@ class GradeExecute(Execute):
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         start = time.monotonic()
-        limit = self.notebook_timeout or float("inf")
+        limit = self._notebook_limit or float("inf")
         handoff = tempfile.mkdtemp(prefix="coursekit-requests-")
         try:
             with self.setup_kernel(env=self.kernel_env(record, handoff)):
@@ -153,6 +163,15 @@ class GradeExecute(Execute):
         record["stopped"] = stopped
         record["seconds"] = round(time.monotonic() - start, 1)
         return self.nb, self.resources
+
+    def time_limits(self, lab: str) -> tuple[int, int]:
+        """(seconds per cell, seconds per notebook): the ones configured, else the lab's profile's."""
+        cell, notebook = self.timeout, self.notebook_timeout
+        if cell is None or notebook is None:
+            chosen = profiles.select(lab)
+            cell = chosen.cell_timeout if cell is None else cell
+            notebook = chosen.notebook_timeout if notebook is None else notebook
+        return cell, notebook
 
     def kernel_env(self, record: dict, folder: str) -> dict[str, str]:
         """The kernel's environment: the grader's requests (a file in ``folder``, read-only in the
@@ -182,10 +201,10 @@ class GradeExecute(Execute):
                     stopped = {
                         "why": "timed out",
                         "cell": cell_label(cell, index),
-                        "detail": f"the notebook time limit ({self.notebook_timeout} s) was reached",
+                        "detail": f"the notebook time limit ({self._notebook_limit} s) was reached",
                     }
                     break
-                self._cell_timeout = int(max(1, min(self.timeout or remaining, remaining)))
+                self._cell_timeout = int(max(1, min(self._cell_limit or remaining, remaining)))
                 last = (cell, index)
                 try:
                     self.preprocess_cell(cell, resources, index)

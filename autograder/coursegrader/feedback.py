@@ -219,8 +219,9 @@ def page_notebook(nb, rows: dict[str, dict]):
     return page
 
 
-def summary(*, student, assignment, score, max_score, status, warnings, notes, rows, has_notebook) -> dict:
+def summary(*, student, assignment, score, max_score, status, warnings, notes, rows, has_notebook, late="") -> dict:
     return {
+        "late": late,
         "student": student,
         "assignment": assignment,
         "has_notebook": has_notebook,
@@ -245,11 +246,13 @@ def render(
     redact_lines: list[str] | None = None,
     notes=(),
     manual=(),
+    late: str = "",
 ) -> str:
     """The feedback page of one graded notebook (``nb`` may be ``None`` for an unreadable one).
 
     ``notes``: sentences shown under the status; ``manual``: the answers graded by hand, as
-    ``{"grade_id", "points" (None: not graded yet), "max_points", "comment"}``.
+    ``{"grade_id", "points" (None: not graded yet), "max_points", "comment"}``; ``late``: when it
+    was handed in against its due date and extension, and what that cost (:mod:`coursegrader.settle`).
     """
     record = nb.metadata.get(META, {}) if nb is not None else {}
     checks, manual = list(record.get("checks", [])), list(manual)
@@ -268,6 +271,7 @@ def render(
             notes=notes,
             rows=rows,
             has_notebook=nb is not None,
+            late=late,
         ),
     }
     body, _ = FeedbackExporter().from_notebook_node(page, resources=resources)

@@ -10,8 +10,9 @@ A run has four stages, each in a module of its own:
 3. **execute and deliver** (:mod:`.dispatch`): each unit runs once, the longest expected first, in a
    sandboxed kernel whose evidence is judged outside it; each student who shares the unit gets their
    own gradebook entry, graded notebook and feedback page;
-4. **report** (:mod:`.report`): ``grades.csv``, the class report, the table, and the state the next
-   run starts from.
+4. **report** (:mod:`.report`): the term applied (late penalties, extensions, the roster's missing
+   students: :mod:`.settle`), then ``grades.csv``, the class report, the table, and the state the
+   next run starts from.
 
 A demo class (:mod:`.demo`) is graded the same way, in a folder of its own, and compared with the
 expected scores.
@@ -32,6 +33,7 @@ from .report import report
 from .results import Results
 from .session import open_session
 from .state import load_state
+from .term import term_for_run
 
 
 @exclusive  # one grader per folder; what a dead run left is cleared first
@@ -83,11 +85,12 @@ def grade(
         scheduler=scheduler,
         limits=limits,
     )
+    term = term_for_run(workdir, demo, known)  # calendar, extensions, roster
     state = load_state(workdir)
     plan = make_plan(workdir, state, graded=graded, known=known, chosen=session.chosen, students=students, force=force)
     _announce(session, plan, graded)
     rows = plan.rows | dispatch(session, plan, state, scheduler=scheduler, jobs=jobs)
-    return report(session, plan, rows, state, demo=demo)
+    return report(session, plan, rows, state, term=term, demo=demo)
 
 
 def _announce(session, plan, graded: list[str]) -> None:

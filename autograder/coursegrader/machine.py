@@ -1,24 +1,94 @@
-"""What this machine offers the grader: memory (a container's limit included), cores, GPUs.
+"""What this machine offers the grader: memory (a container's limit included), cores, GPUs, and
+what it keeps for the students when they work on the same machine (a JupyterHub).
 
-One home for these facts: the workers (:mod:`.workers`) and the kernels' memory caps
-(:mod:`.sandbox.cgroups`) size themselves from here.
+One home for these facts: the workers (:mod:`.workers`), the cores a unit may use
+(:mod:`.schedule`) and the kernels' memory caps (:mod:`.sandbox.cgroups`) size themselves from here.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 
-from .sandbox.cgroups import MIN_KERNEL_MEMORY, KiB, format_size, own_cgroup_limit
+from .errors import ConfigurationError
+from .sandbox.cgroups import MIN_KERNEL_MEMORY, KiB, format_size, own_cgroup_limit, parse_size
 
 #: Memory kept for the grader itself (nbgrader, the gradebook, the OS) when sharing the rest.
 GRADER_RESERVE = 2 * 2**30
 
+#: What grading leaves to the students when it runs on the machine they use, e.g.
+#: "cores=50% memory=50%" or "cores=2 memory=8G" ("none" or unset: nothing). The course's
+#: JupyterHub gives it to the staff's servers (autograder/hub/jupyterhub_config.py), so a plain
+#: `make grade` there leaves the students their share; `make grade RESERVE=...` overrides it.
+RESERVE_VAR = "COURSE_HUB_RESERVE"
+_RESERVE_ITEM = re.compile(r"(cores|memory)=(\S+)")
 
-def total_memory() -> int:
+
+@dataclass(frozen=True)
+class Reserve:
+    """What grading leaves to others on this machine."""
+
+    cores: int = 0  #: cores the grader's workers do not count on
+    memory: int = 0  #: bytes the grader's workers and their kernels do not count on
+
+    def __bool__(self) -> bool:
+        return bool(self.cores or self.memory)
+
+    def __str__(self) -> str:
+        return f"{self.cores} core(s) and {format_size(self.memory)} of memory" if self else "nothing"
+
+
+def parse_reserve(text: str, cores: int, memory: int) -> Reserve:
+    """``"cores=50% memory=8G"`` on a machine with ``cores`` cores and ``memory`` bytes; a share
+    is rounded up. ``"none"`` or ``""``: nothing. Raises ConfigurationError with what to write."""
+    text = (text or "").strip()
+    if text.lower() in ("", "none", "0"):
+        return Reserve()
+    found = dict(_RESERVE_ITEM.findall(text))
+    try:
+        if not found or _RESERVE_ITEM.sub("", text).strip(" ,"):
+            raise ValueError("unknown words")
+        kept_cores = _share(found.get("cores", "0"), cores, int)
+        kept_memory = _share(found.get("memory", "0"), memory, parse_size)
+    except ValueError:
+        raise ConfigurationError(
+            f"reserve {text!r} is not valid: write e.g. 'cores=50% memory=50%' or 'cores=2 memory=8G', or 'none'"
+        ) from None
+    return Reserve(cores=min(kept_cores, cores), memory=min(kept_memory, memory))
+
+
+def _share(value: str, whole: int, parse) -> int:
+    if value.endswith("%"):
+        return math.ceil(whole * float(value[:-1]) / 100)
+    return 0 if value == "0" else int(parse(value))
+
+
+def reserve(env=os.environ) -> Reserve:
+    """What ``$COURSE_HUB_RESERVE`` keeps for the students on this machine."""
+    return parse_reserve(env.get(RESERVE_VAR, ""), os.cpu_count() or 1, _machine_memory())
+
+
+def grading_cores(env=os.environ) -> int:
+    """The cores the grader may use: the machine's, less the reserve, at least one."""
+    return max(1, (os.cpu_count() or 1) - reserve(env).cores)
+
+
+def total_memory(env=os.environ) -> int:
     """The memory this grader may use, in bytes: the machine's (``/proc/meminfo``,
-    else ``os.sysconf``), or the grader's own cgroup limit when that is smaller."""
+    else ``os.sysconf``), or the grader's own cgroup limit when that is smaller, less what
+    ``$COURSE_HUB_RESERVE`` keeps for the students (never below what one kernel needs)."""
+    own = own_cgroup_limit()
+    total = _machine_memory()
+    total = min(total, own) if own else total
+    kept = reserve(env).memory
+    return max(total - kept, GRADER_RESERVE + MIN_KERNEL_MEMORY) if kept else total
+
+
+def _machine_memory() -> int:
     total = None
     try:
         with open("/proc/meminfo") as f:
@@ -33,8 +103,7 @@ def total_memory() -> int:
             total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
         except (ValueError, OSError, AttributeError):
             raise RuntimeError("cannot tell how much memory this machine has") from None
-    own = own_cgroup_limit()
-    return min(total, own) if own else total
+    return total
 
 
 def default_memory_limit(jobs: int, total_bytes: int | None = None) -> str:

@@ -12,14 +12,18 @@ from .deliver import refresh
 from .plan import Plan, released
 from .results import Result, Results
 from .session import Session
+from .settle import settle
 from .state import GradingState, SavedRow, save_state
 from .table import print_table, write_csv
+from .term import Term
 
 
-def report(session: Session, plan: Plan, rows: dict, state: GradingState, *, demo: str | None) -> Results:
-    """Every submission's row in discovery order, everything written; ``demo_ok`` for a demo class."""
+def report(session: Session, plan: Plan, rows: dict, state: GradingState, *, term: Term, demo: str | None) -> Results:
+    """Every submission's row (and, with a roster, every missing one), everything written;
+    ``demo_ok`` for a demo class."""
     run, workdir = session.run, session.run.workdir
     results = Results(rows[sub.row] for sub in plan.subs)
+    settle(run, results, term, list(session.chosen))
     remember(state, results, plan)
     store.prune(workdir, {row.key for row in state.rows.values()})
     written = {a: set(keys.written_answers(released(a))) for a in session.chosen}

@@ -36,6 +36,8 @@ class Result:
     shared: int = 1  #: how many students' submissions this graded run served (identical code)
     to_grade: int = 0  #: answers waiting for a TA's grade (formgrader)
     reused: bool = False  #: not graded again: unchanged since the last run
+    late: str = ""  #: the hand-in against its due date when that matters: late, or within an extension
+    penalty: float = 0.0  #: points lost for handing in late, already taken off ``score`` (:mod:`.settle`)
 
     @property
     def row(self) -> RowId:

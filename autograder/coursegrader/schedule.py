@@ -6,17 +6,18 @@
   waits while a long unit runs alone at the end.
 * :class:`Cores`: how many TensorFlow threads a unit gets when it starts. Side by side,
   each worker gets its share of the cores: two kernels that each use every core fight
-  over them and both run slower than with a share each (docs/grading-at-scale.md has the
+  over them and both run slower than with a share each (docs/benchmarks.md has the
   measurements). A unit expected to outlast the rest of the work, and so to run alone for
   most of its time, gets every core.
 """
 
 from __future__ import annotations
 
-import os
 import statistics
 import threading
 import time
+
+from .machine import grading_cores
 
 #: Typical seconds of a unit on a 2-core machine with two workers (from `make bench-grade`), for the
 #: order and the cores before this course's own runs have been measured: only their ranking matters.
@@ -46,7 +47,7 @@ class Cores:
         self.expected = expected  # {id(unit): seconds}
         self.waiting = {id(u) for u in units}
         self.ends: dict[int, float] = {}  # running units: when they are expected to end
-        self.workers, self.cores = max(1, workers), cores or os.cpu_count() or 1
+        self.workers, self.cores = max(1, workers), cores or grading_cores()
         self.lock = threading.Lock()
 
     def start(self, unit, env: dict[str, str]) -> dict[str, str]:

@@ -3,7 +3,6 @@ the kernels' data copy, the workers and their memory caps (the first stage of :f
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from . import sandbox as sandboxing
 from . import workers
 from .errors import ConfigurationError
 from .limits import OFF, fallbacks, from_setting, with_limits
-from .machine import default_memory_limit, visible_gpus
+from .machine import default_memory_limit, grading_cores, visible_gpus
 from .nbcommand import generate
 from .sandbox.cgroups import memory_cap_support
 from .unit import Run
@@ -87,5 +86,5 @@ def _where(scheduler: str | None, envs: list[dict[str, str]], gpus: list[str]) -
         return f"{len(envs)} worker(s) on GPUs {', '.join(gpus)}"
     threads = envs[0].get("TF_NUM_INTRAOP_THREADS", "all")
     return (
-        f"{len(envs)} worker(s), {threads} CPU thread(s) each (all {os.cpu_count()} for a unit expected to run alone)"
+        f"{len(envs)} worker(s), {threads} CPU thread(s) each (all {grading_cores()} for a unit expected to run alone)"
     )

@@ -49,6 +49,8 @@ class Kind(Enum):
     )
     NO_NOTEBOOK = ("no notebook", " ", "no notebook handed in")
     NO_ASSIGNMENT_FOLDER = ("no assignment folder", " ", "a student folder with no assignment folder in it")
+    MISSING = ("missing", ": ", "on the roster, but nothing handed in by the due date or extension: 0 points")
+    NOT_DUE = ("not due yet", " ", "on the roster, nothing handed in yet; the due date or extension is still ahead")
     NOT_GRADED_YET = ("not graded yet", " ", "this run graded other students only")
     GRADER_ERROR = ("grader error", ": ", "the grader failed, not the student: graded again on the next run")
 
@@ -64,6 +66,11 @@ class Kind(Enum):
     def not_run(self) -> bool:
         """Nothing was executed for this row: there was no notebook to run, or the grader failed."""
         return self in NOT_RUN
+
+    @property
+    def absent(self) -> bool:
+        """A row of the roster, not of ``submitted/``: nothing was handed in."""
+        return self in (Kind.MISSING, Kind.NOT_DUE)
 
     @property
     def retried(self) -> bool:
@@ -84,7 +91,15 @@ STOPPED = frozenset(
     )
 )
 NOT_RUN = frozenset(
-    (Kind.INVALID_NOTEBOOK, Kind.SEVERAL_NOTEBOOKS, Kind.NO_NOTEBOOK, Kind.NO_ASSIGNMENT_FOLDER, Kind.GRADER_ERROR)
+    (
+        Kind.INVALID_NOTEBOOK,
+        Kind.SEVERAL_NOTEBOOKS,
+        Kind.NO_NOTEBOOK,
+        Kind.NO_ASSIGNMENT_FOLDER,
+        Kind.MISSING,
+        Kind.NOT_DUE,
+        Kind.GRADER_ERROR,
+    )
 )
 _BY_WORDS = sorted(Kind, key=lambda k: -len(k.words))  # "no assignment folder" before "no notebook"...
 

@@ -16,6 +16,8 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .groupshare import open_to_group
+
 FOLDER = ".results"
 
 
@@ -54,6 +56,7 @@ def save(workdir: Path, outcome: Outcome, graded_dir: Path) -> None:
     target = root(workdir) / outcome.key
     target.parent.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=".saving-", dir=target.parent))
+    open_to_group(build)  # mkdtemp's 700 would keep the other TAs' runs from reusing or replacing it
     old = build.with_name(build.name.replace(".saving-", ".replaced-"))
     try:
         copy_results(graded_dir, build / "files")

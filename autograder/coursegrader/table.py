@@ -37,6 +37,8 @@ def write_csv(results: list[Result], path: Path) -> None:
                 "graded_with",
                 "warnings",
                 "seconds",
+                "late_penalty",
+                "late",
             ]
         )
         for r in results:
@@ -52,6 +54,8 @@ def write_csv(results: list[Result], path: Path) -> None:
                     r.shared - 1 if r.shared > 1 else "",
                     "; ".join(r.warnings),
                     f"{r.seconds:.0f}",
+                    f"{r.penalty:g}" if r.penalty else "",
+                    r.late,
                 ]
             )
 
@@ -73,6 +77,8 @@ def print_table(results: list[Result], workdir: Path, demo: str | None, profile_
             line += f" (+{r.to_grade} answer(s) to grade by hand)"
         if r.shared > 1:
             line += f" [run shared by {r.shared}]"
+        if r.penalty:
+            line += f" (late: -{r.penalty:g})"
         if demo:
             want = expected.get((r.student, r.assignment))
             if want is None:
@@ -82,6 +88,8 @@ def print_table(results: list[Result], workdir: Path, demo: str | None, profile_
                 all_match &= ok
                 line += f"  [expected {want[0]:g}, {want[1]}: {'ok' if ok else 'MISMATCH'}]"
         print(line)
+        if r.late:
+            print(f"{'':<22}~ {r.late}")
         for warning in r.warnings:
             print(f"{'':<22}! {warning}")
     print(

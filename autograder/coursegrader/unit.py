@@ -98,6 +98,7 @@ def run_unit(spec: dict) -> dict:
         f"--GradeExecute.sandbox={'on' if spec['sandbox'] else 'off'}",
         *options,
         f"--RebuildFromRelease.release_root={LABS}",
+        "--ApplyTerm.enabled=False",  # a unit may serve several students: lateness is each one's own (settle)
         profile=spec["profile"],
         timeout=spec["notebook_timeout"] + 300,
         log=work / "nbgrader.log",

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from .errors import ConfigurationError
-from .machine import GRADER_RESERVE, total_memory
+from .machine import GRADER_RESERVE, grading_cores, total_memory
 
 #: memory a CPU worker's kernel should be able to use (the cpu profile needs about 1.5 GiB)
 MEMORY_PER_CPU_WORKER = 3 * 2**30
@@ -46,7 +46,7 @@ def worker_envs(
     default. ``COURSEKIT_NO_THREAD_SPLIT=1`` lets every worker use every core (make
     bench-grade's control).
     """
-    cores = cores or os.cpu_count() or 1
+    cores = cores or grading_cores()  # on a hub, less the students' reserve
     if memory is None:
         memory = total_memory()
     if gpus:

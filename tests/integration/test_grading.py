@@ -87,8 +87,9 @@ def test_demo_class_gets_exactly_its_expected_scores_and_statuses(request, profi
     assert not wrong, wrong
     rows = list(csv.DictReader((workdir / "grades.csv").read_text(encoding="utf-8").splitlines()))
     assert {(r["student_id"], r["assignment"]) for r in rows} == set(expected)
-    for student, assignment in results:
-        assert (workdir / "feedback" / student / assignment / f"{assignment}.html").exists()
+    for (student, assignment), r in results.items():
+        if not r.status.kind.absent:  # nothing handed in: nothing to give feedback on
+            assert (workdir / "feedback" / student / assignment / f"{assignment}.html").exists()
 
 
 @pytest.mark.parametrize("fixture", ["smoke", "hostile"])
@@ -183,7 +184,8 @@ ATTACKS = {
 def test_an_attack_on_the_grader_scores_no_more_than_the_honest_answer_with_the_same_mistake(attack, hostile, smoke):
     _, results = hostile
     honest = smoke[1][(ATTACKS[attack], "sentiment")]
-    assert results[(attack, "sentiment")].score <= honest.score
+    # the work is compared: the honest demo's dot-product hands in late (its term), the attacks do not
+    assert results[(attack, "sentiment")].score <= honest.score + honest.penalty
 
 
 def test_a_hidden_check_reports_the_type_of_an_exception_never_its_text(hostile):

@@ -10,7 +10,7 @@ graded cell that sleeps past 30 s. The two sentiment notebooks are then validate
 student sees. In smoke the reference solution fails the accuracy check, on purpose (the model
 trains for seconds on 512 reviews); for it we therefore expect exactly that one failure, with the
 hint that explains it, and every other check passing. In the cpu profile Validate reports success
-on it (README.md, "Validate").
+on it (docs/students.md, "Validate").
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ it must get (score and status, per profile).
   with a fair grade (:mod:`.hostile`), and answers that attack the grader itself
   (:mod:`.attacks`). `make test` grades it in the smoke profile;
   `make grade DEMO=hostile` grades it by hand.
+
+A class may have a term (``autograder/demo/term/<class>/``: calendar, extensions, roster and
+hand-in times, :mod:`coursegrader.term`): the honest class's has a late hand-in, an extension
+and a student on the roster who handed nothing in.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from ..cells import grade_id, reference_answer, solution_cell, solution_cells, w
 from ..course import DEMO, DEMO_RESULTS, LABS, SOLUTIONS
 from ..errors import ConfigurationError
 from .answers import HONEST_VARIANTS
+from .handed_in import stamp
 from .hostile import hostile_class
 
 CLASSES = ("honest", "hostile")
@@ -67,6 +72,7 @@ def build(assignments: list[str], release_dir: Path = LABS, demo_dir: Path = DEM
                         (folder / file_name).write_text(content, encoding="utf-8")
                     else:
                         nbformat.write(content, folder / file_name)
+        stamp(root, class_name)  # when each one was handed in (the class's term)
         print(f"demo class {root}")
 
 

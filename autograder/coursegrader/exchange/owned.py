@@ -34,6 +34,9 @@ from pathlib import Path
 
 OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 CHUNK = 1 << 20
+# The copies' modes are the collector's umask's to decide, as for any file it makes: 755 / 644 with
+# the usual 022; group-writable with the 002 of a course folder the staff group shares (docs/hub.md).
+COPY_DIR, COPY_FILE = 0o777, 0o666
 MB = 1_000_000
 
 
@@ -92,7 +95,7 @@ def take(parent_fd: int, name: str, dest: Path, owner: Owner, limits: Limits) ->
     taken = Taken()
     fd = _open(parent_fd, name, st, "the submission folder")
     try:
-        os.mkdir(dest, 0o755)
+        os.mkdir(dest, COPY_DIR)
         _copy_folder(fd, "", dest, st.st_dev, owner, limits, taken, depth=0)
     finally:
         os.close(fd)
@@ -120,7 +123,7 @@ def _copy_folder(fd, rel, dest, device, owner, limits, taken, depth) -> None:
                 raise Refused(f"{path} is more than {limits.depth} folders deep (the limit)")
             sub = _open(fd, name, st, path)
             try:
-                os.mkdir(dest / name, 0o755)
+                os.mkdir(dest / name, COPY_DIR)
                 _copy_folder(sub, path + "/", dest / name, device, owner, limits, taken, depth + 1)
             finally:
                 os.close(sub)
@@ -136,7 +139,7 @@ def _copy_file(fd, name, st, dest: Path, path: str, limits: Limits, taken: Taken
         return
     src = _open(fd, name, st, path)
     try:
-        out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, COPY_FILE)
         try:
             copied = _copy_bytes(src, out, limits.file_bytes + 1)
         finally:
