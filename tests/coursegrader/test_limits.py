@@ -234,8 +234,8 @@ def run_notebook(tmp_path, sources, **traits):
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
     nb.metadata[META] = {}
-    execute = GradeExecute(sandbox="on", **{"timeout": 60, **SMALL, **traits})
-    nb, _ = execute.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    execute = GradeExecute(sandbox="on", **{"timeout": 60, "notebook_timeout": 600, **SMALL, **traits})
+    nb, _ = execute.preprocess(nb, {"metadata": {"path": str(tmp_path)}, "nbgrader": {"assignment": "sentiment"}})
     return nb, nb.metadata[META]["stopped"]
 
 
