@@ -43,6 +43,7 @@ help: ## list the targets
 	@echo "           EXCHANGE=folder (default \$$COURSE_EXCHANGE, else autograder/exchange), SANDBOX=auto|require|off,"
 	@echo "           DEMO=honest|hostile (grade a shipped demo class), JOBS=N, JOBS_PER_GPU=K,"
 	@echo "           STUDENT=id, FORCE=1, SCHEDULER=local|tcp://host:8786|slurm|pbs, MEMORY=8G,"
+	@echo "           LIMITS=off|\"disk=2G files=20000 processes=2048 output=16M\" (per kernel)"
 	@echo "           RESERVE=\"cores=50% memory=50%\"|none (left to students; default \$$COURSE_HUB_RESERVE)"
 	@echo "           make report: ONLY=bahdanau,luong-dot,... CELL=gru|lstm NO_RUN=1 (re-render only)"
 	@echo "           make bench: LAB=sentiment|nmt|nmt_luong (time to quality of one lab only)"
@@ -67,6 +68,7 @@ grade: $(STAMP) ## autograde autograder/submitted/ (if empty: the honest demo cl
 	  $(if $(JOBS),--jobs $(JOBS)) $(if $(JOBS_PER_GPU),--jobs-per-gpu $(JOBS_PER_GPU)) \
 	  $(if $(STUDENT),--student $(STUDENT)) $(if $(FORCE),--force) \
 	  $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(MEMORY),--memory $(MEMORY)) \
+	  $(if $(LIMITS),--limits "$(LIMITS)") \
 	  $(if $(RESERVE),--reserve "$(RESERVE)")
 
 lab: $(STAMP) ## open the student notebooks (labs/) in JupyterLab

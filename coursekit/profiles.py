@@ -153,7 +153,7 @@ class Profile:
             raise AttributeError(f"profile {self.name!r} of {self.lab!r} has no setting {key!r}") from None
 
     def __str__(self) -> str:
-        shown = ", ".join(f"{k}={v}" for k, v in self.settings.items() if not k.endswith("timeout"))
+        shown = ", ".join(f"{k}={v}" for k, v in self.settings.items() if not k.endswith(("timeout", "limits")))
         return f"Profile '{self.name}' for {self.lab}: {self.reason}.\n  {shown}"
 
 

@@ -80,6 +80,12 @@ def main(argv: list[str] | None = None) -> int:
         help="cores and memory left to the students on this machine, e.g. 'cores=50%% memory=50%%' or 'none' "
         f"(default: ${machine.RESERVE_VAR}, which the course's JupyterHub sets for the staff)",
     )
+    g.add_argument(
+        "--limits",
+        default=None,
+        help="the kernels' disk, file, process and output limits: 'off', or e.g. 'disk=2G processes=2048' "
+        "(default: the table in coursegrader/limits for the profile)",
+    )
     u = sub.add_parser("unit", help="run one grading unit (for a cluster scheduler): SPEC.json -> SPEC.out.json")
     u.add_argument("spec", type=Path)
     termcli.add_commands(sub)
@@ -127,6 +133,7 @@ def _grade(args) -> int:
         force=args.force,
         scheduler=args.scheduler,
         memory=args.memory,
+        limits=args.limits,
     )
     return 1 if results.grader_failed or results.demo_ok is False else 0
 

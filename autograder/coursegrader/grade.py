@@ -26,6 +26,8 @@ from . import demo as demo_classes
 from .course import AUTOGRADER, assignments
 from .dispatch import dispatch
 from .errors import ConfigurationError
+from .folderlock import exclusive
+from .limits import describe, from_setting
 from .plan import make_plan
 from .report import report
 from .results import Results
@@ -34,6 +36,7 @@ from .state import load_state
 from .term import term_for_run
 
 
+@exclusive  # one grader per folder; what a dead run left is cleared first
 def grade(
     *,
     workdir: Path = AUTOGRADER,
@@ -47,6 +50,7 @@ def grade(
     force: bool = False,
     scheduler: str | None = None,
     memory: str | None = None,
+    limits: str | None = None,
 ) -> Results:
     """Grade every student folder under ``workdir/submitted`` and return one result per row.
 
@@ -57,7 +61,9 @@ def grade(
     identical work is executed once, also across runs; ``force`` executes everything again,
     ``students`` grades just those again. ``jobs`` workers run side by side (default: one per GPU,
     else one per core as memory allows); ``scheduler`` sends the work to Dask instead (``local``,
-    ``tcp://host:8786``, ``slurm``, ``pbs``). ``memory`` caps each kernel (e.g. ``8G``).
+    ``tcp://host:8786``, ``slurm``, ``pbs``). ``memory`` caps each kernel (e.g. ``8G``); ``limits``
+    changes its disk, file, process and output limits (``off``, or ``disk=2G processes=2048``: see
+    :mod:`coursegrader.limits`).
     """
     workdir = Path(workdir).resolve()
     known = assignments()
@@ -77,6 +83,7 @@ def grade(
         jobs_per_gpu=jobs_per_gpu,
         memory=memory,
         scheduler=scheduler,
+        limits=limits,
     )
     term = term_for_run(workdir, demo, known)  # calendar, extensions, roster
     state = load_state(workdir)
@@ -93,7 +100,8 @@ def _announce(session, plan, graded: list[str]) -> None:
         prof = session.chosen[assignment]
         print(
             f"\n{assignment}: {mine} submission(s) to grade, {plan.runs(assignment)} distinct run(s) to execute; "
-            f"{prof}\n  limits: {prof.cell_timeout} s per cell, {prof.notebook_timeout} s per notebook"
+            f"{prof}\n  limits: {prof.cell_timeout} s per cell, {prof.notebook_timeout} s per notebook; "
+            f"{describe(from_setting(prof.settings['limits']))}"
         )
     reused = sum(r.reused for r in plan.rows.values())
     memory = session.run.memory

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from coursekit import profiles
 
+from . import tether
 from .course import AUTOGRADER, ROOT
 from .errors import NbgraderFailed
 
@@ -49,9 +50,10 @@ def nbgrader(
     """Run one nbgrader command; return (exit code or None on timeout, seconds).
 
     The command runs in its own process group so that a timeout also stops the
-    Jupyter kernel it started.
+    Jupyter kernel it started, and dies with the thread that started it (:mod:`coursegrader.tether`),
+    so that a grader killed outright leaves nothing running.
     """
-    cmd = [sys.executable, "-m", "nbgrader", *args]
+    cmd = tether.command(os.getpid(), [sys.executable, "-m", "nbgrader", *args])
     out = open(log, "a", encoding="utf-8") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     start = time.monotonic()
     try:

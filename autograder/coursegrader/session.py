@@ -10,6 +10,8 @@ from coursekit import profiles
 
 from . import sandbox as sandboxing
 from . import workers
+from .errors import ConfigurationError
+from .limits import OFF, fallbacks, from_setting, with_limits
 from .machine import default_memory_limit, grading_cores, visible_gpus
 from .nbcommand import generate
 from .sandbox.cgroups import memory_cap_support
@@ -41,13 +43,18 @@ def open_session(
     jobs_per_gpu: int,
     memory: str | None,
     scheduler: str | None,
+    limits: str | None = None,
 ) -> Session:
     """Decide the sandbox (printing why), choose each graded lab's profile, teach the gradebooks the
-    assignments, build the kernels' data copy once, and size the workers."""
+    assignments, build the kernels' data copy once, and size the workers. ``limits`` changes the
+    table's disk, file, process and output limits (:mod:`coursegrader.limits`)."""
     use_sandbox, message = sandboxing.decide(sandbox or sandboxing.mode_from_env())
     print(message, flush=True)
     env = {profiles.ENV_VAR: profile} if profile else None
-    chosen = {lab: profiles.select(lab, env=env) for lab in graded}
+    try:
+        chosen = {lab: with_limits(profiles.select(lab, env=env), limits) for lab in graded}
+    except ValueError as err:  # a LIMITS typo
+        raise ConfigurationError(str(err)) from None
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / ".work").mkdir(exist_ok=True)
     log = workdir / "grading.log"
@@ -66,6 +73,8 @@ def open_session(
             print(why, flush=True)
         elif memory is None:
             memory = default_memory_limit(len(envs))
+        for note in fallbacks(from_setting(next(iter(chosen.values())).settings["limits"]) if chosen else OFF):
+            print(note, flush=True)
     run = Run(workdir=workdir, template_db=template, sandbox=use_sandbox, log=log, profiles=chosen, memory=memory or "")
     return Session(run=run, envs=envs, where=_where(scheduler, envs, gpus))
 

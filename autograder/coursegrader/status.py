@@ -26,6 +26,20 @@ class Kind(Enum):
     TIMED_OUT = ("timed out", " in ", "a cell ran past its time limit; the checks after it did not run")
     KERNEL_DIED = ("kernel died", " in ", "the kernel exited or crashed; the checks after it did not run")
     OUT_OF_MEMORY = ("out of memory", " in ", "the kernel hit its memory cap; the checks after it did not run")
+    # Past one of the limits of coursegrader.limits; the detail is the limit and the cell ("512 MiB in training").
+    DISK_LIMIT = ("wrote more than", " ", "the kernel passed its disk limit; the checks after it did not run")
+    FILE_LIMIT = ("created more than", " ", "the kernel passed its file limit; the checks after it did not run")
+    PROCESS_LIMIT = ("started more than", " ", "the kernel passed its process limit; the checks after it did not run")
+    OUTPUT_LIMIT = (
+        "printed more than",
+        " ",
+        "the kernel passed its output limit: what came before is kept; the checks after it did not run",
+    )
+    FORGED_MESSAGE = (
+        "sent the grader a forged message",
+        " in ",
+        "the kernel sent a message that is not a Jupyter message of its own; the checks after it did not run",
+    )
     ANSWER_MISSING = ("answer missing", "", "an answer cell was deleted from the notebook")
     INVALID_NOTEBOOK = ("invalid notebook", ": ", "the file could not be read as a notebook")
     SEVERAL_NOTEBOOKS = (
@@ -46,7 +60,7 @@ class Kind(Enum):
     @property
     def stopped(self) -> bool:
         """The kernel stopped early: the checks after the named cell did not run."""
-        return self in (Kind.TIMED_OUT, Kind.KERNEL_DIED, Kind.OUT_OF_MEMORY)
+        return self in STOPPED
 
     @property
     def not_run(self) -> bool:
@@ -64,6 +78,18 @@ class Kind(Enum):
         return self in (Kind.GRADER_ERROR, Kind.NOT_GRADED_YET)
 
 
+STOPPED = frozenset(
+    (
+        Kind.TIMED_OUT,
+        Kind.KERNEL_DIED,
+        Kind.OUT_OF_MEMORY,
+        Kind.DISK_LIMIT,
+        Kind.FILE_LIMIT,
+        Kind.PROCESS_LIMIT,
+        Kind.OUTPUT_LIMIT,
+        Kind.FORGED_MESSAGE,
+    )
+)
 NOT_RUN = frozenset(
     (
         Kind.INVALID_NOTEBOOK,
@@ -106,6 +132,11 @@ class Status:
 
 
 def stopped(why: str, cell: str) -> Status:
-    """The status of a kernel that stopped early (``why`` as :mod:`coursegrader.execute` records it)."""
-    kind = {k.words: k for k in Kind if k.stopped}[why]
-    return Status(kind, cell)
+    """The status of a kernel that stopped early (``why`` as :mod:`coursegrader.execute` records it:
+    ``timed out``, or a limit with its amount, ``wrote more than 512 MiB``)."""
+    for kind in STOPPED:
+        if why == kind.words:
+            return Status(kind, cell)
+        if kind.joiner == " " and why.startswith(kind.words + " "):
+            return Status(kind, f"{why[len(kind.words) + 1 :]} in {cell}")
+    raise ValueError(f"{why!r} is not why a kernel stops")

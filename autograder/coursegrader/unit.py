@@ -21,6 +21,7 @@ from . import store
 from .cells import META
 from .course import LABS
 from .gradebook import unit_grades
+from .limits import from_setting
 from .nbcommand import nbgrader, workdir_options
 from .status import Kind, Status
 
@@ -62,6 +63,7 @@ def unit_spec(student: str, assignment: str, rebuilt, key: str, run: Run, env: d
         "notebook_timeout": prof.notebook_timeout,
         "sandbox": run.sandbox,
         "memory": run.memory,
+        "limits": prof.settings.get("limits"),
         "env": dict(env or {}),
     }
 
@@ -75,7 +77,15 @@ def run_unit(spec: dict) -> dict:
     one submission at a time, by :mod:`coursegrader.grade` (:func:`collect`, then :mod:`coursegrader.deliver`).
     """
     work = Path(spec["work"])
-    memory = [f"--SandboxedKernelManager.memory_limit={spec['memory']}"] if spec.get("memory") else []
+    options = [f"--SandboxedKernelManager.memory_limit={spec['memory']}"] if spec.get("memory") else []
+    if "limits" in spec:  # else the table's, for the profile (coursegrader.limits)
+        given = from_setting(spec["limits"])
+        options += [
+            f"--GradeExecute.disk_limit={given.disk or ''}",
+            f"--GradeExecute.file_limit={given.files or 0}",
+            f"--GradeExecute.process_limit={given.processes or 0}",
+            f"--GradeExecute.output_limit={given.output or ''}",
+        ]
     code, seconds = nbgrader(
         "autograde",
         spec["assignment"],
@@ -86,7 +96,7 @@ def run_unit(spec: dict) -> dict:
         f"--GradeExecute.timeout={spec['cell_timeout']}",
         f"--GradeExecute.notebook_timeout={spec['notebook_timeout']}",
         f"--GradeExecute.sandbox={'on' if spec['sandbox'] else 'off'}",
-        *memory,
+        *options,
         f"--RebuildFromRelease.release_root={LABS}",
         "--ApplyTerm.enabled=False",  # a unit may serve several students: lateness is each one's own (settle)
         profile=spec["profile"],

@@ -174,6 +174,8 @@ class ComputeVerdicts(NbGraderPreprocessor):
                 message = f"this check did not run: the notebook {stopped['why'] if stopped else 'stopped'} in {where}"
             elif ran == "timed out":
                 passed, ename, message = False, "CellTimeoutError", stopped["detail"]
+            elif ran == "stopped":  # a limit passed in this check cell (coursegrader.limits)
+                passed, ename, message = False, "LimitExceeded", stopped["detail"]
             else:
                 passed, message, raised = judge(
                     assignment, gid, hidden, requests.get(gid, {}), records, nonce, cell_error

@@ -47,11 +47,13 @@ import tempfile
 import threading
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from coursegrader.cells import reference_answer, solution_cell
 from coursegrader.course import ROOT
 from coursegrader.table import read_expected
 from coursekit import profiles
@@ -572,11 +574,25 @@ def test_a_term_on_jupyterhub_from_the_quick_start_with_a_ta(course_hub):
         handed_in = sorted(p.name.split("+")[:2] for p in inbound.iterdir())
         assert handed_in == [["alice", "sentiment"], ["bob", "nmt"], ["bob", "sentiment"]], handed_in
 
-        # The instructor collects and grades what was handed in.
-        d.make(INSTRUCTOR, "collect")
+        # bob tries the exchange's two holes, later than every real hand-in: a folder under alice's
+        # name (to replace her work with his), and one whose notebook is a link to the solutions.
+        forged, linked = hand_in_as_someone_else(d, inbound), hand_in_a_link(d, inbound)
+
+        # The instructor collects and grades what was handed in; both attacks are refused by name.
+        collected = d.make(INSTRUCTOR, "collect")
+        assert f"Refused inbound/{forged}: the submission folder belongs to bob, not to alice" in collected, collected
+        assert f"Refused inbound/{linked}: sentiment.ipynb is a symbolic link" in collected, collected
+        submitted = d.course / "autograder" / "submitted"
         for student, lab in (("alice", "sentiment"), ("bob", "sentiment"), ("bob", "nmt")):
-            path = d.course / "autograder" / "submitted" / student / lab / f"{lab}.ipynb"
+            path = submitted / student / lab / f"{lab}.ipynb"
             assert path.exists() and path.owner() == INSTRUCTOR, f"collect did not bring {path}"
+        her_line = max(reference_answer("sentiment").splitlines(), key=len).strip()  # a line only she typed
+        alice_collected = nbformat.read(submitted / "alice" / "sentiment" / "sentiment.ipynb", as_version=4)
+        assert her_line in solution_cell(alice_collected).source, "alice's hand-in was replaced"
+        bob_collected = (submitted / "bob" / "sentiment" / "sentiment.ipynb").read_text(encoding="utf-8")
+        assert her_line not in bob_collected, "bob's collected notebook is not his own"
+        for text in (nbformat.writes(alice_collected), bob_collected):
+            assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, "the solutions were collected"
         (logs / "make-grade.log").write_text(d.make(INSTRUCTOR, "grade"), encoding="utf-8")
         scores = read_scores(d)
         assert set(scores) == {("alice", "sentiment"), ("bob", "sentiment"), ("bob", "nmt")}, scores
@@ -621,6 +637,32 @@ def test_a_term_on_jupyterhub_from_the_quick_start_with_a_ta(course_hub):
     d.run("bob", "nbgrader", "fetch_feedback", "nmt")
     (page,) = (d.home("bob") / "nmt" / "feedback").glob("*/nmt.html")
     assert BOB_WRITES[:40] in page.read_text(encoding="utf-8"), "bob's feedback lacks his written answer"
+
+
+def hand_in_as_someone_else(d: Deployment, inbound: Path) -> str:
+    """bob makes a submission folder named for alice (inbound/ is writable by everyone), holding his
+    own notebook, stamped later than her hand-in; returns its name."""
+    name = f"alice+sentiment+{utc_stamp()}+{secrets.token_hex(6)}"
+    d.run("bob", "mkdir", inbound / name)
+    d.run("bob", "cp", d.home("bob") / "sentiment" / "sentiment.ipynb", inbound / name / "sentiment.ipynb")
+    d.run("bob", "sh", "-c", f"echo '{utc_stamp()}' > {inbound / name / 'timestamp.txt'}")
+    return name
+
+
+def hand_in_a_link(d: Deployment, inbound: Path) -> str:
+    """bob hands in a folder whose notebook is a symbolic link to the instructor's solution, which
+    only the collecting instructor can read; returns its name."""
+    name = f"bob+sentiment+{utc_stamp()}+{secrets.token_hex(6)}"
+    d.run("bob", "mkdir", inbound / name)
+    target = d.course / "solutions" / "sentiment" / "sentiment.ipynb"
+    d.run("bob", "ln", "-s", target, inbound / name / "sentiment.ipynb")
+    return name
+
+
+def utc_stamp() -> str:
+    """A hand-in time as nbgrader writes it into folder names and timestamp.txt."""
+    time.sleep(0.01)  # every stamp later than the one before
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
 
 
 def read_scores(d: Deployment) -> dict[tuple[str, str], str]:

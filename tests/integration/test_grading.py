@@ -7,6 +7,7 @@ reach 0.80 test accuracy and the NMT lab its BLEU floor.
 """
 
 import csv
+import os
 import re
 from html.parser import HTMLParser
 
@@ -220,6 +221,38 @@ def test_a_runaway_allocation_is_stopped_at_its_cap_while_the_others_finish(host
     assert results[("allocates-without-bound", "sentiment")].status == Status(Kind.OUT_OF_MEMORY, "luong_attention")
     finished = [r for r in results.values() if r.score and r.score > 0]
     assert len(finished) >= 6, "the other submissions graded beside it must finish normally"
+
+
+def test_a_kernel_past_a_limit_keeps_what_it_did_before_and_says_where_it_was_cut(hostile):
+    """Check that the disk, file, process and output limits stop a kernel in its cell, never the grader."""
+    workdir, results = hostile
+    limited = ["writes-everywhere", "makes-files-without-end", "threads-without-end", "floods-the-grader"]
+    assert all(results[(s, "sentiment")].status.kind.stopped for s in limited)
+    passed = {gid for gid, score in cell_scores(workdir, "writes-everywhere").items() if score > 0}
+    assert passed == TODO_CHECKS - {"test_accuracy_at_least_0_80", "top10_words_are_most_attended"}
+    for student in limited:
+        page = (workdir / "feedback" / student / "sentiment" / "sentiment.html").read_text()
+        assert "The grader stopped the kernel here" in page, student
+    log = (workdir / "grading.log").read_text()
+    grew = [int(n) for n in re.findall(r"the grader's memory grew by at most (\d+) MiB", log)]
+    assert grew and max(grew) < 1024, "the grader's memory stays bounded whatever a kernel sends"
+
+
+def test_a_daemon_a_submission_leaves_ends_with_its_kernel(hostile):
+    from coursegrader.demo.exhausts import DAEMON_MARKER
+
+    _workdir, results = hostile
+    assert results[("outlives-grading", "sentiment")].status == Status(Kind.OK)
+    left = [p for p in os.listdir("/proc") if p.isdigit() and _command_has(p, DAEMON_MARKER)]
+    assert not left, "a daemon started while grading outlived its kernel"
+
+
+def _command_has(pid: str, text: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return text.encode() in f.read()
+    except OSError:
+        return False
 
 
 def test_a_timeout_names_its_cell_and_still_gives_feedback_for_the_cells_before(hostile):

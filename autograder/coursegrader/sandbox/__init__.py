@@ -56,7 +56,14 @@ def probe() -> tuple[bool, str]:
 def _probe(path: str) -> tuple[bool, str]:
     with tempfile.TemporaryDirectory() as work:
         argv = bwrap_argv(
-            ["true"], cwd=work, runtime_dir=work, readonly=[], devices=[], env={"PATH": "/usr/bin:/bin"}, bwrap=path
+            ["true"],
+            cwd=work,
+            runtime_dir=work,
+            readonly=[],
+            devices=[],
+            env={"PATH": "/usr/bin:/bin"},
+            bwrap=path,
+            tmpfs_size=2**20,  # the limited sandbox's mounts too (sized tmpfs, read-only /dev)
         )
         try:
             run = subprocess.run(argv, capture_output=True, text=True, timeout=30)
