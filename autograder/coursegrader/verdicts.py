@@ -33,6 +33,7 @@ from .cells import META, grade_id, is_answer, is_check, nbgrader_meta
 from .execute import cell_label
 from .requests import find_check
 from .tamper import integrity_problems, stdout_text
+from .timing import phase
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
@@ -135,6 +136,10 @@ class ComputeVerdicts(NbGraderPreprocessor):
     """Every graded cell's verdict from its evidence (runs after GradeExecute, before SaveAutoGrades)."""
 
     def preprocess(self, nb, resources):
+        with phase(nb.metadata.setdefault(META, {}), "verdicts"):
+            return self._judge_all(nb, resources)
+
+    def _judge_all(self, nb, resources):
         assignment = resources["nbgrader"]["assignment"]
         record = nb.metadata.setdefault(META, {})
         stopped, missing = record.get("stopped"), record.get("answer_missing")
