@@ -26,11 +26,13 @@ from coursekit import profiles
 from . import demo, keys, store, workers
 from . import sandbox as sandboxing
 from .classreport import read_run, write_class_report
-from .course import AUTOGRADER, DEMO, assignments
+from .cluster import refuse_unfit_workers
+from .course import AUTOGRADER, DEMO, ROOT, assignments
 from .deliver import deliver, fail, refresh
 from .discover import discover, read_notebook
 from .nbcommand import generate
 from .plan import Entry, Unit, prepare, released, units
+from .prepare import Preparing
 from .sandbox.cgroups import default_memory_limit, memory_cap_support
 from .schedule import Cores, expected_seconds, longest_first
 from .state import add_timing, load_state, save_state
@@ -118,6 +120,7 @@ def grade(
         found = None if again else store.load(workdir, unit.key)
         (served if found else todo).append((unit, found))
     _announce(graded, chosen, entries, todo, served, rows, where, run)
+    preparing = Preparing(run, [u for u, _ in todo])  # meanwhile, the longest units start
 
     sharing = Counter([e.key for e in entries] + [state["rows"][rid]["key"] for rid, r in rows.items() if r.reused])
 
@@ -173,6 +176,7 @@ def grade(
             make_spec=lambda u: unit_spec(u.first.sub.student, u.assignment, u.first.rebuilt, u.key, run),
             finish=lambda u, spec, outcome: finish(u, *collect(spec, outcome, run)),
             report=line,
+            check=lambda client: refuse_unfit_workers(client, ROOT, workdir, use_sandbox),
         )
     else:
         done = workers.run_local(order, envs, work=execute, describe=lambda u: f"{u.first.row}", report=line)
@@ -182,6 +186,7 @@ def grade(
         if not results[0].status.startswith("grader error"):
             add_timing(state, unit.assignment, chosen[unit.assignment].name, results[0].seconds)
 
+    preparing.join()
     results = Results(rows[f"{s.student}/{s.assignment}"] for s in subs)
     _remember(state, results, {e.row: e for e in entries}, workdir)
     refresh(run, results, {a: set(keys.written_answers(released(a))) for a in graded}, state["manual"])
