@@ -9,7 +9,10 @@ what it left into a stored :class:`coursegrader.store.Outcome`, which
 
 from __future__ import annotations
 
+import itertools
+import os
 import shutil
+import socket
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -34,6 +37,7 @@ class Run:
     log: Path
     profiles: dict
     memory: str = ""
+    shared: dict = field(default_factory=dict)  # {assignment: folder of the values its kernels share}
     lock: threading.Lock = field(default_factory=threading.Lock)  # one write into the course results at a time
 
 
@@ -61,38 +65,73 @@ def unit_spec(student: str, assignment: str, rebuilt, key: str, run: Run, env: d
         "notebook_timeout": prof.notebook_timeout,
         "sandbox": run.sandbox,
         "memory": run.memory,
+        "shared": run.shared.get(assignment, ""),
         "env": dict(env or {}),
     }
 
 
 def run_unit(spec: dict) -> dict:
-    """Grade one submission in its private folder ``spec["work"]`` (made by :func:`unit_spec`).
+    """Grade one submission from its folder ``spec["work"]`` (made by :func:`unit_spec`).
 
     This is the unit of work a scheduler runs: ``python -m coursegrader unit SPEC.json``
     on any machine that sees the same folders (or :mod:`coursegrader.workers`' Dask workers).
-    It touches nothing outside ``spec["work"]``; the course results are written afterwards,
-    one submission at a time, by :mod:`coursegrader.grade` (:func:`collect`, then :mod:`coursegrader.deliver`).
+    Each attempt works in a fresh ``attempt-<n>`` folder of its own inside ``spec["work"]``
+    (:func:`new_attempt`), so a second attempt (Dask runs a unit again when the worker running
+    it is lost) never shares files with a first one that may still be ending; it touches nothing
+    else. The course results are written afterwards, one submission at a time, by
+    :mod:`coursegrader.grade` (:func:`collect`, then :mod:`coursegrader.deliver`).
     """
-    work = Path(spec["work"])
+    attempt, earlier = new_attempt(Path(spec["work"]))
     memory = [f"--SandboxedKernelManager.memory_limit={spec['memory']}"] if spec.get("memory") else []
+    usage: dict = {}
     code, seconds = nbgrader(
         "autograde",
         spec["assignment"],
         "--student",
         spec["student"],
         "--force",
-        *workdir_options(work),
+        *workdir_options(attempt),
         f"--GradeExecute.timeout={spec['cell_timeout']}",
         f"--GradeExecute.notebook_timeout={spec['notebook_timeout']}",
         f"--GradeExecute.sandbox={'on' if spec['sandbox'] else 'off'}",
+        f"--GradeExecute.shared_dir={spec.get('shared', '')}",
         *memory,
         f"--RebuildFromRelease.release_root={LABS}",
         profile=spec["profile"],
         timeout=spec["notebook_timeout"] + 300,
-        log=work / "nbgrader.log",
+        log=attempt / "nbgrader.log",
         env=spec.get("env"),
+        usage=usage,
     )  # this worker's GPU and thread settings reach the kernel
-    return {"code": code, "seconds": seconds}
+    return {"code": code, "seconds": seconds, "cpu": usage.get("cpu"), "attempt": str(attempt), "earlier": earlier}
+
+
+def new_attempt(work: Path) -> tuple[Path, list[str]]:
+    """A fresh copy of the unit's inputs (the notebook, the gradebook template) in ``work/attempt-<n>``,
+    and where the earlier attempts ran (the workers named in their ``worker.txt``)."""
+    earlier = []
+    for n in itertools.count(1):
+        attempt = work / f"attempt-{n}"
+        try:
+            attempt.mkdir()
+            break
+        except FileExistsError:
+            where = attempt / "worker.txt"
+            earlier.append(where.read_text(encoding="utf-8") if where.is_file() else "an unknown worker")
+    (attempt / "worker.txt").write_text(worker_name(), encoding="utf-8")
+    shutil.copytree(work / "submitted", attempt / "submitted")
+    shutil.copyfile(work / "gradebook.db", attempt / "gradebook.db")
+    return attempt, earlier
+
+
+def worker_name() -> str:
+    """The Dask worker running this (its address), else this machine and process."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return f"{socket.gethostname()} (pid {os.getpid()})"
 
 
 def collect(spec: dict, outcome: dict, run: Run) -> tuple[store.Outcome | None, str | None]:
@@ -101,15 +140,18 @@ def collect(spec: dict, outcome: dict, run: Run) -> tuple[store.Outcome | None, 
     The unit's log goes to the run's log; its folder is deleted afterwards.
     """
     work, student, assignment = Path(spec["work"]), spec["student"], spec["assignment"]
+    attempt = Path(outcome.get("attempt") or work)
     code = outcome.get("code")
     try:
-        log = work / "nbgrader.log"
+        log = attempt / "nbgrader.log"
         with open(run.log, "a", encoding="utf-8") as out:
+            lost = outcome.get("earlier") or ()
+            again = "".join(f"; ran again: the worker {w} was lost while grading it" for w in lost)
             out.write(
-                f"===== {student} / {assignment} (key {spec['key'][:12]})\n"
+                f"===== {student} / {assignment} (key {spec['key'][:12]}{again})\n"
                 + (log.read_text(encoding="utf-8") if log.exists() else outcome.get("error", ""))
             )
-        graded_dir = work / "autograded" / student / assignment
+        graded_dir = attempt / "autograded" / student / assignment
         graded = graded_dir / f"{assignment}.ipynb"
         if code != 0 or not graded.exists():
             if code is None and "error" not in outcome:
@@ -122,7 +164,9 @@ def collect(spec: dict, outcome: dict, run: Run) -> tuple[store.Outcome | None, 
                 why = f"nbgrader exit {code}"
             return None, f"grader error: {why} (see {run.log.name})"
         record = nbformat.read(graded, as_version=4).metadata.get(META, {})
-        grades, comments = unit_grades(work / "gradebook.db", assignment, student)
+        phases = record.setdefault("timing", {}).setdefault("phases", {})
+        phases["unit"] = [round(float(outcome.get("seconds", 0.0)), 2), outcome.get("cpu")]
+        grades, comments = unit_grades(attempt / "gradebook.db", assignment, student)
         result = store.Outcome(
             key=spec["key"],
             assignment=assignment,

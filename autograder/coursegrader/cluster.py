@@ -1,0 +1,91 @@
+"""Before a Dask cluster grades anything: can every worker grade as this machine would?
+
+A worker runs :func:`coursegrader.unit.run_unit` on folders the grader made, with the bundle's
+labs, lab library and data, in the sandbox. One that sees other files (no shared file
+system, another checkout) or has no working bubblewrap would grade differently or not at all,
+and one unit after another would come back failed, or run unsandboxed. So
+:func:`refuse_unfit_workers` asks every worker, with ``client.run``, to :func:`check_worker`
+what it needs, and stops the run before any unit is submitted, naming each worker and what
+it lacks.
+
+What a worker must have:
+
+* the grader itself (it unpickles :func:`check_worker` from the ``coursegrader`` it imports);
+* the bundle at the same path: the same ``labs/``, ``coursekit/``, ``autograder/`` as here;
+* the grading folder at the same path, on the same file system: it reads a token the grader
+  has just written there (the same path on another disk would not have it);
+* when the sandbox is on: bubblewrap, able to build the sandbox there.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+#: How long to wait for the first workers of a cluster (dask-jobqueue starts them as jobs).
+WAIT_FOR_WORKERS = 120
+
+
+def check_worker(expect: dict) -> list[str]:
+    """What this worker lacks to grade (empty: nothing). Runs on the worker."""
+    from .course import ROOT
+
+    problems = []
+    if str(ROOT) != expect["root"]:
+        problems.append(f"its grader is the one in {ROOT}, not the bundle at {expect['root']}")
+    for part in ("labs", "coursekit", "autograder/coursegrader", "data/SHA256SUMS"):
+        if not Path(expect["root"], part).exists():
+            problems.append(f"cannot see {Path(expect['root'], part)} (the bundle must be at the same path)")
+    token = Path(expect["token_file"])
+    try:
+        seen = token.read_text(encoding="utf-8")
+    except OSError:
+        seen = None
+    if seen != expect["token"]:
+        problems.append(
+            f"cannot see the grading folder {token.parent.parent} (a shared file system, at the same path, is needed)"
+        )
+    if expect["sandbox"]:
+        from .sandbox import probe
+
+        works, why = probe()
+        if not works:
+            problems.append(f"no sandbox: {why}")
+    return problems
+
+
+def refuse_unfit_workers(client, root: Path, workdir: Path, sandbox: bool) -> list[str]:
+    """Check every worker of ``client``; raise SystemExit naming the unfit ones, else return their
+    addresses."""
+    try:
+        client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS)
+    except TimeoutError:
+        raise SystemExit(
+            f"No Dask worker joined the scheduler within {WAIT_FOR_WORKERS} s; nothing was graded"
+        ) from None
+    token_file = Path(workdir) / ".work" / f"worker-check-{secrets.token_hex(8)}"
+    token = secrets.token_hex(16)
+    token_file.write_text(token, encoding="utf-8")
+    expect = {"root": str(root), "token_file": str(token_file), "token": token, "sandbox": bool(sandbox)}
+    try:
+        answers = client.run(check_worker, expect, on_error="return")
+    finally:
+        token_file.unlink(missing_ok=True)
+    names = {address: info.get("name") for address, info in client.scheduler_info()["workers"].items()}
+    unfit = {}
+    for address, answer in sorted(answers.items()):
+        address = f"{address} ({names[address]})" if names.get(address) not in (None, address) else address
+        if isinstance(answer, BaseException):
+            unfit[address] = [
+                f"could not run the grader's check ({type(answer).__name__}: {answer}); "
+                "is the bundle installed there, at the same path, in the same environment?"
+            ]
+        elif answer:
+            unfit[address] = answer
+    if unfit:
+        lines = [f"  {address}: {'; '.join(why)}" for address, why in unfit.items()]
+        raise SystemExit(
+            f"Refusing to grade on this Dask cluster: {len(unfit)} of {len(answers)} worker(s) cannot grade "
+            "as this machine does (nothing was graded):\n" + "\n".join(lines)
+        )
+    return sorted(answers)
