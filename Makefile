@@ -32,7 +32,8 @@ help: ## list the targets
 	@echo "           STUDENT=id, FORCE=1, SCHEDULER=local|tcp://host:8786|slurm|pbs, MEMORY=8G"
 	@echo "           make report: ONLY=bahdanau,luong-dot,... CELL=gru|lstm NO_RUN=1 (re-render only)"
 	@echo "           make bench: LAB=sentiment|nmt|nmt_luong (time to quality of one lab only)"
-	@echo "           make bench-grade: N=students (default 10), WORKERS=1 (also 1 vs 2 workers)"
+	@echo "           make bench-grade: N=students (default 16), BASELINE=checkout (the same class graded by"
+	@echo "           an older checkout with its own .venv, side by side), MIXED=N (the mixed class), WORKERS=1"
 
 setup: $(STAMP) ## build .venv with the pinned packages (GPU=1 for GPU TensorFlow)
 
@@ -80,9 +81,9 @@ bench: $(STAMP) ## speed: NMT step vs the classic code, then time to quality bef
 	$(PY) -m coursetools.bench.step
 	$(PY) -m coursetools.bench.quality $(if $(LAB),--lab $(LAB))
 
-bench-grade: $(STAMP) ## a generated class of N=10 graded as make grade does, against one at a time (~25 min)
-	$(PY) -m coursetools.bench.grading --class $(or $(N),10) --profile $(or $(filter-out auto,$(PROFILE)),cpu) \
-	  $(if $(WORKERS),--workers)
+bench-grade: $(STAMP) ## N=16 students whose answers all differ, + both NMT labs: phases, cost per answer (~1 h)
+	$(PY) -m coursetools.bench.grading --distinct $(or $(N),16) --profile $(or $(filter-out auto,$(PROFILE)),cpu) \
+	  $(if $(BASELINE),--baseline $(BASELINE)) $(if $(MIXED),--class $(MIXED)) $(if $(WORKERS),--workers)
 
 report: $(STAMP) ## run every lab (Bahdanau, 3 Luong scores, sentiment) into report/index.html
 	$(PY) -m coursetools.report --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) \

@@ -22,30 +22,38 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-#: How long to wait for the first workers of a cluster (dask-jobqueue starts them as jobs).
-WAIT_FOR_WORKERS = 120
+#: How long to wait for the first worker of a running scheduler, and of a cluster that dask-jobqueue
+#: starts as batch jobs (which may wait in the queue).
+WAIT_FOR_WORKERS, WAIT_FOR_JOBS = 120, 3600
 
 
 def check_worker(expect: dict) -> list[str]:
     """What this worker lacks to grade (empty: nothing). Runs on the worker."""
-    from .course import ROOT
-
-    problems = []
-    if str(ROOT) != expect["root"]:
-        problems.append(f"its grader is the one in {ROOT}, not the bundle at {expect['root']}")
-    for part in ("labs", "coursekit", "autograder/coursegrader", "data/SHA256SUMS"):
-        if not Path(expect["root"], part).exists():
-            problems.append(f"cannot see {Path(expect['root'], part)} (the bundle must be at the same path)")
     token = Path(expect["token_file"])
     try:
         seen = token.read_text(encoding="utf-8")
     except OSError:
         seen = None
+    problems = problems_here(expect["root"], expect["sandbox"])
     if seen != expect["token"]:
         problems.append(
             f"cannot see the grading folder {token.parent.parent} (a shared file system, at the same path, is needed)"
         )
-    if expect["sandbox"]:
+    return problems
+
+
+def problems_here(root: str, sandbox: bool) -> list[str]:
+    """What this machine lacks to grade with the bundle at ``root``: the same grader, the bundle's
+    parts at the same path, and (``sandbox``) a working bubblewrap."""
+    from .course import ROOT
+
+    problems = []
+    if str(ROOT) != root:
+        problems.append(f"its grader is the one in {ROOT}, not the bundle at {root}")
+    for part in ("labs", "coursekit", "autograder/coursegrader", "data/SHA256SUMS"):
+        if not Path(root, part).exists():
+            problems.append(f"cannot see {Path(root, part)} (the bundle must be at the same path)")
+    if sandbox:
         from .sandbox import probe
 
         works, why = probe()
@@ -54,15 +62,14 @@ def check_worker(expect: dict) -> list[str]:
     return problems
 
 
-def refuse_unfit_workers(client, root: Path, workdir: Path, sandbox: bool) -> list[str]:
-    """Check every worker of ``client``; raise SystemExit naming the unfit ones, else return their
-    addresses."""
+def refuse_unfit_workers(client, root: Path, workdir: Path, sandbox: bool, wait: float = WAIT_FOR_WORKERS) -> list[str]:
+    """Check every worker of ``client`` (after waiting up to ``wait`` seconds for the first one);
+    raise SystemExit naming the unfit ones, else return their addresses. Workers that join later
+    are not asked here; each unit checks its worker again as it starts (:func:`problems_here`)."""
     try:
-        client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS)
+        client.wait_for_workers(1, timeout=wait)
     except TimeoutError:
-        raise SystemExit(
-            f"No Dask worker joined the scheduler within {WAIT_FOR_WORKERS} s; nothing was graded"
-        ) from None
+        raise SystemExit(f"No Dask worker joined the scheduler within {wait:.0f} s; nothing was graded") from None
     token_file = Path(workdir) / ".work" / f"worker-check-{secrets.token_hex(8)}"
     token = secrets.token_hex(16)
     token_file.write_text(token, encoding="utf-8")

@@ -26,7 +26,7 @@ from coursekit import profiles
 from . import demo, keys, store, workers
 from . import sandbox as sandboxing
 from .classreport import read_run, write_class_report
-from .cluster import refuse_unfit_workers
+from .cluster import WAIT_FOR_JOBS, WAIT_FOR_WORKERS, refuse_unfit_workers
 from .course import AUTOGRADER, DEMO, ROOT, assignments
 from .deliver import deliver, fail, refresh
 from .discover import discover, read_notebook
@@ -176,7 +176,9 @@ def grade(
             make_spec=lambda u: unit_spec(u.first.sub.student, u.assignment, u.first.rebuilt, u.key, run),
             finish=lambda u, spec, outcome: finish(u, *collect(spec, outcome, run)),
             report=line,
-            check=lambda client: refuse_unfit_workers(client, ROOT, workdir, use_sandbox),
+            check=lambda client: refuse_unfit_workers(
+                client, ROOT, workdir, use_sandbox, WAIT_FOR_JOBS if scheduler in ("slurm", "pbs") else WAIT_FOR_WORKERS
+            ),
         )
     else:
         done = workers.run_local(order, envs, work=execute, describe=lambda u: f"{u.first.row}", report=line)

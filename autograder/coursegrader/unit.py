@@ -22,7 +22,8 @@ import nbformat
 
 from . import store
 from .cells import META
-from .course import LABS
+from .cluster import problems_here
+from .course import LABS, ROOT
 from .gradebook import unit_grades
 from .nbcommand import nbgrader, workdir_options
 
@@ -66,6 +67,7 @@ def unit_spec(student: str, assignment: str, rebuilt, key: str, run: Run, env: d
         "sandbox": run.sandbox,
         "memory": run.memory,
         "shared": run.shared.get(assignment, ""),
+        "root": str(ROOT),
         "env": dict(env or {}),
     }
 
@@ -81,6 +83,9 @@ def run_unit(spec: dict) -> dict:
     else. The course results are written afterwards, one submission at a time, by
     :mod:`coursegrader.grade` (:func:`collect`, then :mod:`coursegrader.deliver`).
     """
+    if not Path(spec["work"]).is_dir() or (spec.get("root") and problems_here(spec["root"], spec["sandbox"])):
+        why = "; ".join(problems_here(spec.get("root", str(ROOT)), spec["sandbox"])) or "cannot see the grading folder"
+        return {"code": None, "seconds": 0.0, "error": f"the worker {worker_name()} cannot grade: {why}"}
     attempt, earlier = new_attempt(Path(spec["work"]))
     memory = [f"--SandboxedKernelManager.memory_limit={spec['memory']}"] if spec.get("memory") else []
     usage: dict = {}

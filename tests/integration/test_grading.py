@@ -161,7 +161,8 @@ def test_a_sandboxed_submission_reads_no_secret_and_writes_nothing_into_the_bund
 def test_a_submission_cannot_change_the_values_the_grader_prepared_for_every_kernel(hostile):
     workdir, _results = hostile
     out = cell_output(workdir, "poisons-shared-values", "sentiment", "luong_attention")
-    assert "POISONED" not in out and out.count("could not write") == 4
+    lines = out.strip().splitlines()
+    assert len(lines) >= 3 and all(line.startswith("could not write") for line in lines), out
     cache = ROOT / "autograder" / ".cache"
     assert not (cache / "planted.json").exists()
     for kept in cache.glob("shared-sentiment-*/imdb_kept_texts.json"):
