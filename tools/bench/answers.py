@@ -22,11 +22,11 @@ POINTS = {"shapes": 2, "sum": 2, "padding": 2, "hidden": 4, "accuracy": 6, "top_
 #: What each typical mistake loses; the model still trains and reaches 0.80 unless ``crashes``.
 MISTAKES = {
     "dot": {"lost": ("hidden",), "why": "the dot score: no W_a"},
-    "scaled": {"lost": ("hidden",), "why": "the general score divided by sqrt(units)"},
-    "tanh": {"lost": ("hidden",), "why": "tanh applied to the general score"},
     "no_mask_parameter": {"lost": ("padding",), "why": "call() has no mask parameter"},
-    "mask_unused": {"lost": ("padding",), "why": "takes the mask but never applies it"},
     "shape_error": {"lost": tuple(POINTS), "why": "concatenates the query (rank 2) with the values (rank 3)"},
+    "scaled": {"lost": ("hidden",), "why": "the general score divided by sqrt(units)"},
+    "mask_unused": {"lost": ("padding",), "why": "takes the mask but never applies it"},
+    "tanh": {"lost": ("hidden",), "why": "tanh applied to the general score"},
     "one_output": {"lost": tuple(POINTS), "why": "returns the context only"},
 }
 #: One student in this many makes a mistake (the rest write a correct layer of their own).
