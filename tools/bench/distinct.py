@@ -104,8 +104,12 @@ def run(n: int, profile: str, jobs: int | None, previous: Path | None) -> dict:
         if previous is not None:
             theirs = baseline.grade_with(previous, tmp / "class" / "submitted", tmp / "previous", profile, jobs)
     by_lab: dict[str, list[float]] = {}
+    cpu_by_lab: dict[str, list[float]] = {}
     for unit in units:
         by_lab.setdefault(unit["assignment"], []).append(unit["record"]["timing"]["phases"]["unit"][0])
+        cpu = phases.unit_phases(unit["record"]).get("the whole unit", (0.0, None))[1]
+        if cpu is not None:
+            cpu_by_lab.setdefault(unit["assignment"], []).append(cpu)
     correct = [
         u["record"] for u in units if u["assignment"] == "sentiment" and answers[u["graded_for"][0]].kind == "correct"
     ]
@@ -115,6 +119,7 @@ def run(n: int, profile: str, jobs: int | None, previous: Path | None) -> dict:
         "answers": answers,
         "ours": ours,
         "unit_seconds": by_lab,
+        "unit_cpu": cpu_by_lab,
         "phases": phases.median_phases(correct),
         "feedback": ours["feedback"],
         "previous": theirs,
@@ -136,3 +141,17 @@ def extrapolate(wall: float, unit_seconds: dict[str, list[float]], students: int
         "hours": (students * sentiment + nmt) / rate / 3600,
         "students": students,
     }
+
+
+def cpu_estimate(unit_cpu: dict[str, list[float]], feedback_cpu: float, students: int = 150) -> dict | None:
+    """What the class of ``students`` needs on an idle machine whose cores do nothing else: the CPU
+    seconds of the mean sentiment unit (its kernel and its nbgrader process) for each student, the NMT
+    units once, a feedback page per student and lab, over this machine's cores (a lower bound: no
+    core ever waits)."""
+    if not unit_cpu.get("sentiment"):
+        return None
+    sentiment = statistics.mean(unit_cpu["sentiment"])
+    nmt = sum(sum(unit_cpu.get(lab, [])) for lab in NMT_LABS)
+    cores = os.cpu_count() or 1
+    total = students * (sentiment + (1 + len(NMT_LABS)) * feedback_cpu) + nmt
+    return {"per_answer": sentiment, "nmt": nmt, "hours": total / cores / 3600, "cores": cores}

@@ -211,6 +211,13 @@ def print_distinct(run: dict, checkout: Path | None) -> None:
         f"  (per distinct answer: the mean sentiment run over the unit-seconds per second the workers achieved, "
         f"{rows[0][2]['rate']:.2f} here; prepared once for the class: {run.get('prepared', '-')})"
     )
+    cpu = distinct.cpu_estimate(run["unit_cpu"], _median_pair(run["feedback"])[1] or 0.0)
+    if cpu is not None:
+        print(
+            f"  CPU of this code: {cpu['per_answer']:.1f} s per distinct sentiment answer (kernel, nbgrader process; "
+            f"mean), {cpu['nmt']:.0f} s for both NMT labs; on an idle {cpu['cores']}-core machine that keeps every "
+            f"core busy, 150 distinct answers + both NMT labs would take at least {cpu['hours']:.2f} h"
+        )
 
 
 def _median_pair(pairs: list[tuple[float, float]]) -> tuple[float, float | None]:
