@@ -11,6 +11,13 @@ labs' held-out sentences. That folder's ``WITHHELD.json`` says what is missing;
 the loaders then return ``None`` in its place (:attr:`TextSplit.labels`, the
 ``english`` column), and the notebooks' display cells say "withheld while
 grading". The grader scores predictions and translations against the truth itself.
+
+Nothing else in that copy may tell the truth either: the test reviews come in
+:func:`grading_order` (a function of their text alone, not the file's order, which
+is sorted by label), and the held-out translation pairs are moved to the end of
+the file, one line per Chinese sentence, without their attribution (see
+``autograder/coursegrader/withhold.py``). Training and validation data, and their
+order, are the same in both modes.
 """
 
 from __future__ import annotations
@@ -128,6 +135,19 @@ class TextSplit:
         return TextSplit(self.texts[:n], None if self.labels is None else self.labels[:n])
 
 
+def grading_order(texts: list[str]) -> np.ndarray:
+    """The order in which a graded kernel gets the test reviews: by the SHA-256 of their text.
+
+    The bundle's file is sorted by label, and the student-mode order is a public, seeded
+    shuffle of it, so either order would give every label away. This one depends on the
+    texts alone. Identical texts sort next to each other, in their order in ``texts``; they
+    carry the same label in this data (tests/test_withheld_data.py checks it), so which of
+    them comes first says nothing either.
+    """
+    keys = [hashlib.sha256(text.encode("utf-8")).digest() for text in texts]
+    return np.array(sorted(range(len(texts)), key=keys.__getitem__), dtype=np.int64)
+
+
 def load_imdb(
     validation_size: int = 2_500, seed: int = SPLIT_SEED, data_dir: str | Path | None = None
 ) -> dict[str, TextSplit]:
@@ -137,7 +157,8 @@ def load_imdb(
     other movies than the training reviews, so test accuracy measures how the
     model does on films it has never seen. Each part is shuffled with a fixed
     seed (the CSV is sorted by label), and the last ``validation_size`` reviews
-    of the shuffled training part are held out for validation.
+    of the shuffled training part are held out for validation. While grading,
+    the test reviews come unlabelled in the copy's own order, :func:`grading_order`.
     """
     path = verified_path(IMDB_FILE, data_dir)
     texts, labels = _read_imdb(str(path), path.stat().st_size, path.stat().st_mtime_ns)
@@ -149,6 +170,8 @@ def load_imdb(
     rng = np.random.default_rng(seed)
     train_order = rng.permutation(IMDB_TRAIN_ROWS)
     test_order = IMDB_TRAIN_ROWS + rng.permutation(IMDB_TRAIN_ROWS)
+    if test_withheld:  # the grader's copy holds the test reviews in grading_order already
+        test_order = np.arange(IMDB_TRAIN_ROWS, 2 * IMDB_TRAIN_ROWS)
 
     def take(rows, known=True) -> TextSplit:
         return TextSplit([texts[i] for i in rows], labels[rows] if known else None)
@@ -172,12 +195,22 @@ def _read_imdb(path: str, size: int, mtime_ns: int) -> tuple[tuple[str, ...], np
     return tuple(df["review"].tolist()), labels
 
 
+def imdb_test_in_grading_order(data_dir: str | Path | None = None) -> TextSplit:
+    """The labelled test reviews in :func:`grading_order` (the grader's side: it needs the labels)."""
+    test = load_imdb(data_dir=data_dir)["test"]
+    if test.labels is None:
+        raise DataError("the test labels are withheld in this data folder (the grader's copy)")
+    order = grading_order(test.texts)
+    return TextSplit([test.texts[i] for i in order], test.labels[order])
+
+
 def load_tatoeba(data_dir: str | Path | None = None) -> pd.DataFrame:
     """The Tatoeba English-Mandarin pairs as a DataFrame.
 
     Columns: ``english``, ``chinese`` and ``attribution`` (the CC-BY credit of
-    both sentences), in file order. While grading, ``english`` is None for the
-    held-out sentences (their references stay with the grader).
+    both sentences), in file order. While grading, the held-out sentences come last,
+    once each, with ``english`` None and no attribution (their references stay with
+    the grader); the other pairs are the same, in the same order.
     """
     with gzip.open(verified_path(TATOEBA_FILE, data_dir), "rt", encoding="utf-8") as f:
         rows = [line.rstrip("\n").split("\t") for line in f if line.strip()]

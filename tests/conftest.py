@@ -6,6 +6,8 @@ real users. Those two folders are marked ``integration`` and ``hub``, so that ``
 (``-m "not integration and not hub"``) stays a developer's one-minute loop.
 """
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,8 @@ import pytest
 from coursegrader.grade import grade
 
 HERE = Path(__file__).parent
+# nbgrader runs the `alembic` of its environment to create gradebooks: a bare `pytest` finds it too
+os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
 MARK_BY_FOLDER = {"integration": pytest.mark.integration, "hub": pytest.mark.hub}
 
 
@@ -27,5 +31,5 @@ def pytest_collection_modifyitems(items):
 def smoke_honest(tmp_path_factory):
     """The honest demo class graded one submission at a time in the smoke profile."""
     workdir = tmp_path_factory.mktemp("grade-honest-smoke")
-    results = grade(workdir, profile="smoke", use_demo=True, jobs=1)
+    results = grade(workdir=workdir, profile="smoke", demo="honest", jobs=1)
     return workdir, results

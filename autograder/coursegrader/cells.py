@@ -26,6 +26,11 @@ def is_answer(cell) -> bool:
     return bool(nbgrader_meta(cell).get("solution"))
 
 
+def is_locked(cell) -> bool:
+    """A cell the released lab locks (students may still edit unlocked ones: the answers, a scratch cell)."""
+    return bool(nbgrader_meta(cell).get("locked"))
+
+
 def is_check(cell) -> bool:
     meta = nbgrader_meta(cell)
     return bool(meta.get("grade")) and not meta.get("solution") and cell.get("cell_type") == "code"

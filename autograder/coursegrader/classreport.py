@@ -24,35 +24,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from . import similarity
 from .cells import META, is_answer
 from .course import LABS, feedback_path, graded_path
-from .table import Result
+from .results import Result
+from .status import Kind
+from .term import NOT_ON_ROSTER
+from .text import first_line
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "class-report.html.j2"
 NO_ASSIGNMENT = "-"
 MAX_CODE_LINES = 60
-
-# (kind, what it means); a status belongs to the first kind whose prefix it starts with
-STATUS_KINDS = [
-    ("ok", "graded, nothing to report"),
-    ("warnings", "graded; the notebook or a check printed a warning (costs nothing)"),
-    ("flagged", "graded, but the grader saw tampering or forged evidence: a person decides"),
-    ("timed out", "a cell ran past its time limit; the checks after it did not run"),
-    ("kernel died", "the kernel exited or crashed; the checks after it did not run"),
-    ("out of memory", "the kernel hit its memory cap; the checks after it did not run"),
-    ("answer missing", "an answer cell was deleted from the notebook"),
-    ("invalid notebook", "the file could not be read as a notebook"),
-    ("several notebooks", "several notebooks and none with the expected name: a person picks one"),
-    ("no notebook", "no notebook handed in"),
-    ("no assignment folder", "a student folder with no assignment folder in it"),
-    ("grader error", "the grader failed, not the student: graded again on the next run"),
-]
-KIND_NOTES = dict(STATUS_KINDS)
-NOT_RUN = ("invalid notebook", "several notebooks", "no notebook", "no assignment folder")
-
-
-def status_kind(status: str) -> str:
-    """The kind of a status (the first words of the status column), or "other"."""
-    return next((kind for kind, _ in STATUS_KINDS if status.startswith(kind)), "other")
 
 
 def _number(x: float) -> str:
@@ -144,11 +124,6 @@ def _scores(rows: list[Result]) -> dict:
     }
 
 
-def _first_line(text: str, width: int = 200) -> str:
-    line = (text.strip().splitlines() or [""])[0]
-    return line if len(line) <= width else line[: width - 1].rstrip() + "…"
-
-
 def _checks(rows: list[Result], checks: dict) -> list[dict]:
     """Per check of one assignment: pass rate, points, hidden or not, the commonest failure message."""
     seen: dict[str, dict] = {}
@@ -170,7 +145,7 @@ def _checks(rows: list[Result], checks: dict) -> list[dict]:
             if c.get("passed"):
                 entry["passed"] += 1
             else:
-                entry["messages"][_first_line(c.get("message") or "") or "(no message)"] += 1
+                entry["messages"][first_line(c.get("message") or "", 200) or "(no message)"] += 1
     out = []
     for entry in seen.values():
         rate = entry["passed"] / entry["total"] if entry["total"] else 0.0
@@ -239,7 +214,7 @@ def _shared_answers(
 def _times(rows: list[Result], shared: dict, answers: dict) -> dict:
     """Seconds per submission graded in this run, and the submissions that shared a graded run
     (grouped by their answer text when it is known, else by the size of the share)."""
-    graded = [r for r in rows if not r.reused and status_kind(r.status) not in NOT_RUN]
+    graded = [r for r in rows if not r.reused and not r.status.kind.not_run]
     seconds = [r.seconds for r in graded]
     groups: dict[tuple, list[str]] = {}
     for r in rows:
@@ -269,6 +244,36 @@ def _times(rows: list[Result], shared: dict, answers: dict) -> dict:
     }
 
 
+def _term(rows: list[Result], base: Path) -> dict:
+    """The term's side of the run: late and extended hand-ins (with their penalty and why), who on the
+    roster handed nothing in, and who handed in without being on the roster."""
+    ordered = sorted(rows, key=lambda r: (r.assignment, r.student))
+    late = [
+        {
+            "student": r.student,
+            "assignment": r.assignment,
+            "late": r.late,
+            "penalty": r.penalty,
+            "score": "-" if r.score is None else f"{_number(r.score)} / {_number(r.max_score or 0)}",
+            "link": _feedback(base, r.student, r.assignment),
+        }
+        for r in ordered
+        if r.late
+    ]
+    absent = [
+        {"student": r.student, "assignment": r.assignment, "status": str(r.status), "kind": r.status.kind.words}
+        for r in ordered
+        if r.status.kind.absent
+    ]
+    return {
+        "late": late,
+        "penalised": sum(1 for r in rows if r.penalty),
+        "absent": absent,
+        "missing": sum(1 for a in absent if a["kind"] == Kind.MISSING.words),
+        "off_roster": sorted({r.student for r in rows if NOT_ON_ROSTER in r.warnings}),
+    }
+
+
 def answer_text(nb: dict) -> str | None:
     """The code of a notebook's answer cells, one after the other (None: it has none)."""
     cells = [c.get("source", "") for c in nb.get("cells", []) if c.get("cell_type") == "code" and is_answer(c)]
@@ -286,10 +291,10 @@ def read_run(workdir: Path, rows: list[Result], labs: Path = LABS) -> dict:
     answers, checks, stubs = {}, {}, {}
     for r in rows:
         graded = graded_path(workdir, r.student, r.assignment)
-        if status_kind(r.status) in (*NOT_RUN, "grader error") or not graded.is_file():
+        if r.status.kind.not_run or not graded.is_file():
             continue  # nothing graded in this run: what is there is older
         nb = _json(graded)
-        if status_kind(r.status) != "answer missing":  # else the graded notebook holds the stub in its place
+        if r.status.kind is not Kind.ANSWER_MISSING:  # else the graded notebook holds the stub in its place
             answers[r.student, r.assignment] = answer_text(nb)
         checks[r.student, r.assignment] = nb.get("metadata", {}).get(META, {}).get("checks", [])
     for name in {r.assignment for r in rows}:
@@ -318,7 +323,7 @@ def class_report_context(
     names = sorted({r.assignment for r in rows if r.assignment != NO_ASSIGNMENT})
     assignments = []
     for name in names:
-        mine = [r for r in rows if r.assignment == name]
+        mine = [r for r in rows if r.assignment == name and not r.status.kind.absent]
         assignments.append(
             {
                 "name": name,
@@ -331,14 +336,12 @@ def class_report_context(
             }
         )
     columns = names + ([NO_ASSIGNMENT] if any(r.assignment == NO_ASSIGNMENT for r in rows) else [])
-    kinds = Counter((status_kind(r.status), r.assignment) for r in rows)
-    present = [k for k, _ in STATUS_KINDS if any(kinds[k, a] for a in columns)]
-    if any(status_kind(r.status) == "other" for r in rows):
-        present.append("other")
+    kinds = Counter((r.status.kind, r.assignment) for r in rows)
+    present = [k for k in Kind if any(kinds[k, a] for a in columns)]
     status_table = [
         {
-            "kind": k,
-            "note": KIND_NOTES.get(k, "a status the report does not know"),
+            "kind": k.words,
+            "note": k.meaning,
             "counts": [kinds[k, a] for a in columns],
             "total": sum(kinds[k, a] for a in columns),
         }
@@ -349,8 +352,8 @@ def class_report_context(
             "student": r.student,
             "assignment": r.assignment,
             "score": None if r.score is None else f"{_number(r.score)} / {_number(r.max_score or 0)}",
-            "status": r.status,
-            "kind": status_kind(r.status),
+            "status": str(r.status),
+            "kind": r.status.kind.words,
             "warnings": r.warnings,
             "link": _feedback(base, r.student, r.assignment),
         }
@@ -364,7 +367,7 @@ def class_report_context(
         "generated_by": generated_by,
         "threshold": threshold,
         "students": len({r.student for r in rows}),
-        "submissions": sum(r.assignment != NO_ASSIGNMENT for r in rows),
+        "submissions": sum(r.assignment != NO_ASSIGNMENT and not r.status.kind.absent for r in rows),
         "assignments": assignments,
         "columns": columns,
         "status_table": status_table,
@@ -372,6 +375,7 @@ def class_report_context(
         "flagged": flagged,
         "shared_clusters": len(clusters),
         "stub_count": sum(len(a["answers"]["stub"]) for a in assignments if a["answers"]),
+        "term": _term(rows, base),
         "any_answers": any(a["answers"] for a in assignments),
         "k": similarity.K,
     }

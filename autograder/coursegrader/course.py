@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-"""The bundle's top folder (holding ``solutions/``, ``labs/``, ``autograder/``, ``data/``...)."""
+from coursekit import ROOT  # the bundle's top folder: one home, the lab library's
+
 SOLUTIONS = ROOT / "solutions"
 LABS = ROOT / "labs"
 AUTOGRADER = ROOT / "autograder"
 DEMO = AUTOGRADER / "demo"
+DEMO_RESULTS = AUTOGRADER / "demo-results"
+"""Where the demo classes are graded (one folder each), apart from the course's own results."""
 EXPECTED_SCORES = DEMO / "expected_scores.csv"
 
 

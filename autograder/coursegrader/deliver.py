@@ -20,8 +20,9 @@ from .cells import META, grade_id
 from .course import feedback_path, graded_path
 from .gradebook import record, standings, zero_submission
 from .plan import Entry, released
+from .results import Result, RowId
 from .sanitize import sanitize
-from .table import Result
+from .status import Status
 from .verdicts import status_of
 
 NO_RESPONSE = "No response."
@@ -59,7 +60,7 @@ def graded_notebook(entry: Entry, outcome: store.Outcome, run) -> nbformat.Noteb
     rec = copy.deepcopy(outcome.record)
     rec["warnings"] = list(entry.warnings) + [w for w in rec.get("warnings", []) if w not in entry.warnings]
     rec["answer_missing"] = list(entry.missing)
-    rec["status"] = status_of(rec)
+    rec["status"] = str(status_of(rec))
     nb.metadata[META] = rec
     return sanitize(nb)
 
@@ -72,7 +73,7 @@ def deliver(entry: Entry, outcome: store.Outcome, run, shared: int, resubmitted:
     result = Result(
         sub.student,
         sub.assignment,
-        status=rec["status"],
+        status=status_of(rec),
         flagged=bool(rec.get("flagged")),
         seconds=outcome.seconds,
         shared=shared,
@@ -111,10 +112,10 @@ def deliver(entry: Entry, outcome: store.Outcome, run, shared: int, resubmitted:
     return result
 
 
-def fail(entry_or_sub, why: str, run) -> Result:
+def fail(entry_or_sub, status: Status, run) -> Result:
     """The row of a submission that could not be graded (unreadable, or the grader failed)."""
     sub = getattr(entry_or_sub, "sub", entry_or_sub)
-    result = Result(sub.student, sub.assignment, warnings=list(entry_or_sub.warnings), status=why, flagged=True)
+    result = Result(sub.student, sub.assignment, warnings=list(entry_or_sub.warnings), status=status, flagged=True)
     if sub.assignment != "-":
         with run.lock:
             result.score, result.max_score = zero_submission(
@@ -149,6 +150,7 @@ def write_feedback(run, result: Result, nb, manual: list[dict]) -> None:
             warnings=result.warnings,
             notes=notes,
             manual=manual if nb else (),
+            late=late_line(result),
         ),
         encoding="utf-8",
     )
@@ -158,7 +160,14 @@ def write_feedback(run, result: Result, nb, manual: list[dict]) -> None:
             shutil.copyfile(source / name, path.parent / name)
 
 
-def refresh(run, results: list[Result], manual_ids: dict[str, set[str]], shown: dict[str, str]) -> None:
+def late_line(result: Result) -> str:
+    """What the page says about the hand-in's lateness or extension ("" when nothing)."""
+    if not result.penalty:
+        return result.late
+    return f"{result.late} ({result.penalty:g} point{'s' if result.penalty != 1 else ''} taken off the score)"
+
+
+def refresh(run, results: list[Result], manual_ids: dict[str, set[str]], shown: dict[RowId, str]) -> None:
     """Bring every row up to date with the course gradebook, where a TA may have graded answers by
     hand since (formgrader): its score and how many answers still wait, and its feedback page when
     the hand-given grades changed since the page was written (``shown``, kept in the state)."""
@@ -172,8 +181,8 @@ def refresh(run, results: list[Result], manual_ids: dict[str, set[str]], shown: 
         ids = manual_ids.get(r.assignment, set())
         if not ids:
             continue
-        rid, digest = f"{r.student}/{r.assignment}", json.dumps(now.manual, sort_keys=True)
+        digest = json.dumps(now.manual, sort_keys=True)
         graded = graded_path(run.workdir, r.student, r.assignment)
-        if r.reused and shown.get(rid) != digest and graded.is_file():
+        if r.reused and shown.get(r.row) != digest and graded.is_file():
             write_feedback(run, r, nbformat.read(graded, as_version=4), now.manual)
-        shown[rid] = digest
+        shown[r.row] = digest

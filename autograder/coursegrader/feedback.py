@@ -43,6 +43,8 @@ from nbconvert.filters.strings import clean_html
 from coursekit.mathml import latex_to_mathml
 
 from .cells import META, grade_id, is_check, is_hidden
+from .status import Kind, Status
+from .text import shorten
 
 REDACTED = "[hidden test code]"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -189,10 +191,6 @@ def _num(x) -> str:
     return "–" if x is None else f"{float(x):g}"
 
 
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def check_row(check: dict) -> dict:
     """One check of the verdicts' record as the summary and the notebook show it."""
     passed = bool(check.get("passed"))
@@ -203,7 +201,7 @@ def check_row(check: dict) -> dict:
         "state": "passed" if passed else "failed",
         "result": "passed" if passed else "failed",
         "message": check.get("message", ""),
-        "warnings": _shorten(" ".join(w.strip() for w in check.get("warnings") or []), 400),
+        "warnings": shorten(" ".join(w.strip() for w in check.get("warnings") or []), 400),
     }
 
 
@@ -254,14 +252,15 @@ def page_notebook(nb, rows: dict[str, dict]):
     return page
 
 
-def summary(*, student, assignment, score, max_score, status, warnings, notes, rows, has_notebook) -> dict:
+def summary(*, student, assignment, score, max_score, status, warnings, notes, rows, has_notebook, late="") -> dict:
     return {
+        "late": late,
         "student": student,
         "assignment": assignment,
         "has_notebook": has_notebook,
         "score": "–" if score is None else f"{_num(score)} / {_num(max_score)}",
-        "status": status,
-        "status_ok": status == "ok",
+        "status": str(status),
+        "status_ok": status.kind is Kind.OK,
         "notes": [str(n) for n in notes],
         "warnings": [str(w) for w in warnings],
         "rows": rows,
@@ -275,16 +274,18 @@ def render(
     assignment: str,
     score,
     max_score,
-    status: str,
+    status: Status,
     warnings=(),
     redact_lines: list[str] | None = None,
     notes=(),
     manual=(),
+    late: str = "",
 ) -> str:
     """The feedback page of one graded notebook (``nb`` may be ``None`` for an unreadable one).
 
     ``notes``: sentences shown under the status; ``manual``: the answers graded by hand, as
-    ``{"grade_id", "points" (None: not graded yet), "max_points", "comment"}``.
+    ``{"grade_id", "points" (None: not graded yet), "max_points", "comment"}``; ``late``: when it
+    was handed in against its due date and extension, and what that cost (:mod:`coursegrader.settle`).
     """
     record = nb.metadata.get(META, {}) if nb is not None else {}
     checks, manual = list(record.get("checks", [])), list(manual)
@@ -303,6 +304,7 @@ def render(
             notes=notes,
             rows=rows,
             has_notebook=nb is not None,
+            late=late,
         ),
     }
     body, _ = FeedbackExporter().from_notebook_node(page, resources=resources)

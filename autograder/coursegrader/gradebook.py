@@ -76,6 +76,10 @@ def record(
                 if comment.name in comments:
                     comment.auto_comment = comments[comment.name]
             nb.flagged = flagged
+            # graded afresh: no late penalty until coursegrader.settle assigns this hand-in's own
+            # (nbgrader's AssignLatePenalties resets it the same way), so a resubmission that is
+            # no longer late keeps none of the old one
+            nb.late_submission_penalty = None
         gb.db.commit()
         return _standing(sub, manual_ids)
 
@@ -97,9 +101,10 @@ def unit_grades(work_db: Path, assignment: str, student: str) -> tuple[dict, dic
 class Standing:
     """A submission's grades as the course gradebook has them now (TA's points included)."""
 
-    score: float
+    score: float  # after the late penalty, as nbgrader's own export counts it
     max_score: float
     manual: list[dict] = field(default_factory=list)  # one per cell graded by hand
+    penalty: float = 0.0  # the late penalty the gradebook holds (SubmittedNotebook.late_submission_penalty)
 
     @property
     def to_grade(self) -> int:
@@ -138,4 +143,5 @@ def _standing(sub, manual_ids: set[str]) -> Standing:
                     "comment": (comment.manual_comment or comment.auto_comment) if comment else None,
                 }
             )
-    return Standing(sub.score, sub.max_score, sorted(manual, key=lambda m: m["grade_id"]))
+    penalty = sub.late_submission_penalty or 0.0
+    return Standing(max(0.0, sub.score - penalty), sub.max_score, sorted(manual, key=lambda m: m["grade_id"]), penalty)

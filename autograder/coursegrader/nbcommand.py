@@ -13,7 +13,9 @@ from pathlib import Path
 
 from coursekit import profiles
 
+from . import tether
 from .course import AUTOGRADER, ROOT
+from .errors import NbgraderFailed
 
 
 def nbgrader_env(profile: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -50,10 +52,11 @@ def nbgrader(
     """Run one nbgrader command; return (exit code or None on timeout, seconds).
 
     The command runs in its own process group so that a timeout also stops the
-    Jupyter kernel it started. ``usage["cpu"]`` gets the CPU seconds of the command and
-    the processes it waited for (its kernel among them).
+    Jupyter kernel it started, and dies with the thread that started it (:mod:`coursegrader.tether`),
+    so that a grader killed outright leaves nothing running. ``usage["cpu"]`` gets the CPU seconds
+    of the command and the processes it waited for (its kernel among them).
     """
-    cmd = [sys.executable, "-m", "coursegrader.run_nbgrader", *args]
+    cmd = tether.command(os.getpid(), [sys.executable, "-m", "coursegrader.run_nbgrader", *args])
     out = open(log, "a", encoding="utf-8") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     start = time.monotonic()
     try:
@@ -104,4 +107,4 @@ def generate(assignment: str, db: Path, log: Path) -> None:
             log=log,
         )
     if code != 0:
-        raise SystemExit(f"nbgrader generate_assignment {assignment} failed; see {log}")
+        raise NbgraderFailed(f"nbgrader generate_assignment {assignment} failed; see {log}")

@@ -18,7 +18,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from .cells import META, grade_id, is_answer, is_check
+from .cells import META, grade_id, is_answer, is_check, is_locked
 from .course import LABS
 
 
@@ -26,8 +26,8 @@ def rebuild(submitted, released) -> tuple[NotebookNode, list[str], list[str]]:
     """The released notebook with the submitted answer cells put in.
 
     Returns ``(notebook, warnings, missing)``: ``warnings`` lists, in words, every
-    change outside the answers that was ignored; ``missing`` the grade_ids of
-    answer cells the submission does not have.
+    change outside the answers and the editable cells that was ignored; ``missing``
+    the grade_ids of answer cells the submission does not have.
     """
     nb = copy.deepcopy(released)
     released_ids = [grade_id(c) for c in released.cells if grade_id(c)]
@@ -56,8 +56,8 @@ def rebuild(submitted, released) -> tuple[NotebookNode, list[str], list[str]]:
                 )
             cell.source = _text(theirs[0].get("source", ""))
             continue
-        if gid is None:
-            continue
+        if gid is None or not is_locked(cell):
+            continue  # an editable cell (a scratch cell) is the student's to change: the released one runs
         if not theirs:
             warnings.append(f"cell `{gid}` was deleted (the released cell was used)")
         elif _text(theirs[0].get("source", "")) != cell.source or theirs[0].get("cell_type") != cell.cell_type:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from . import demo
 from .course import DEMO, LABS, assignments
+from .errors import NbgraderFailed
 from .nbcommand import nbgrader
 
 
@@ -33,6 +34,6 @@ def release(release_dir: Path = LABS, demo_dir: Path = DEMO, db: Path | None = N
             )
             if code != 0:
                 sys.stderr.write(log.read_text(encoding="utf-8"))
-                raise SystemExit(f"nbgrader could not release {assignment!r} (log above)")
+                raise NbgraderFailed(f"nbgrader could not release {assignment!r} (log above)")
             print(f"released {release_dir / assignment / (assignment + '.ipynb')}")
     demo.build(assignments(), release_dir, demo_dir)

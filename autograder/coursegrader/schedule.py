@@ -1,34 +1,34 @@
 """When each unit runs, and with how many of the machine's cores.
 
 * :func:`longest_first`: the order to start the units in, the longest expected first
-  (the median of the seconds measured in earlier runs, else what such a unit took on
-  our 2-core machine, else the profile's notebook time limit), so that the short units
-  fill the gaps and no worker waits while a long unit runs alone at the end.
+  (the median of the seconds measured in earlier runs, else a typical time, else the
+  profile's notebook time limit), so that the short units fill the gaps and no worker
+  waits while a long unit runs alone at the end.
 * :class:`Cores`: how many TensorFlow threads a unit gets when it starts. Side by side,
-  each worker gets its share of the cores (two NMT runs with one thread each took 269 s
-  and 454 s on our 2-core machine; with two threads each, fighting for the same cores,
-  378 s and 591 s). A unit expected to outlast the rest of the work, and so to run alone
-  for most of its time, gets every core (the Bahdanau lab alone: 251 s with two threads).
+  each worker gets its share of the cores: two kernels that each use every core fight
+  over them and both run slower than with a share each (docs/benchmarks.md has the
+  measurements). A unit expected to outlast the rest of the work, and so to run alone for
+  most of its time, gets every core.
 """
 
 from __future__ import annotations
 
-import os
 import statistics
 import threading
 import time
 
-#: Seconds a unit took on our 2-core machine (make grade with two workers), for the order and the
-#: cores before this course's own runs have been measured.
+from .machine import grading_cores
+
+#: Typical seconds of a unit on a 2-core machine with two workers (from `make bench-grade`), for the
+#: order and the cores before this course's own runs have been measured: only their ranking matters.
 TYPICAL = {
     "cpu": {"sentiment": 60, "nmt": 270, "nmt_luong": 450},
     "smoke": {"sentiment": 15, "nmt": 20, "nmt_luong": 20},
 }
 
 
-def expected_seconds(assignment: str, profile, timings: dict[str, list[float]]) -> float:
-    """The median of the measured seconds of ``assignment`` in this profile, else a typical time."""
-    measured = timings.get(f"{assignment}/{profile.name}") or []
+def expected_seconds(assignment: str, profile, measured: list[float]) -> float:
+    """The median of the ``measured`` seconds of ``assignment`` in this profile, else a typical time."""
     if measured:
         return statistics.median(measured)
     return float(TYPICAL.get(profile.name, {}).get(assignment, profile.notebook_timeout))
@@ -47,7 +47,7 @@ class Cores:
         self.expected = expected  # {id(unit): seconds}
         self.waiting = {id(u) for u in units}
         self.ends: dict[int, float] = {}  # running units: when they are expected to end
-        self.workers, self.cores = max(1, workers), cores or os.cpu_count() or 1
+        self.workers, self.cores = max(1, workers), cores or grading_cores()
         self.lock = threading.Lock()
 
     def start(self, unit, env: dict[str, str]) -> dict[str, str]:

@@ -16,6 +16,8 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .groupshare import open_to_group
+
 FOLDER = ".results"
 
 
@@ -54,14 +56,19 @@ def save(workdir: Path, outcome: Outcome, graded_dir: Path) -> None:
     target = root(workdir) / outcome.key
     target.parent.mkdir(parents=True, exist_ok=True)
     build = Path(tempfile.mkdtemp(prefix=".saving-", dir=target.parent))
+    open_to_group(build)  # mkdtemp's 700 would keep the other TAs' runs from reusing or replacing it
+    old = build.with_name(build.name.replace(".saving-", ".replaced-"))
     try:
         copy_results(graded_dir, build / "files")
         (build / "outcome.json").write_text(json.dumps(asdict(outcome), indent=1), encoding="utf-8")
+        # Renames only, so that a grader killed here leaves the key whole or absent, never half
+        # deleted: what is left under a hidden name is cleared by the next run (coursegrader.folderlock).
         if target.exists():
-            shutil.rmtree(target)
+            target.rename(old)
         build.rename(target)
     finally:
         shutil.rmtree(build, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def prune(workdir: Path, keep: set[str]) -> None:

@@ -25,7 +25,9 @@ from .cells import META
 from .cluster import problems_here
 from .course import LABS, ROOT
 from .gradebook import unit_grades
+from .limits import from_setting
 from .nbcommand import nbgrader, workdir_options
+from .status import Kind, Status
 
 
 @dataclass
@@ -68,6 +70,7 @@ def unit_spec(student: str, assignment: str, rebuilt, key: str, run: Run, env: d
         "memory": run.memory,
         "shared": run.shared.get(assignment, ""),
         "root": str(ROOT),
+        "limits": prof.settings.get("limits"),
         "env": dict(env or {}),
     }
 
@@ -87,7 +90,15 @@ def run_unit(spec: dict) -> dict:
         why = "; ".join(problems_here(spec.get("root", str(ROOT)), spec["sandbox"])) or "cannot see the grading folder"
         return {"code": None, "seconds": 0.0, "error": f"the worker {worker_name()} cannot grade: {why}"}
     attempt, earlier = new_attempt(Path(spec["work"]))
-    memory = [f"--SandboxedKernelManager.memory_limit={spec['memory']}"] if spec.get("memory") else []
+    options = [f"--SandboxedKernelManager.memory_limit={spec['memory']}"] if spec.get("memory") else []
+    if "limits" in spec:  # else the table's, for the profile (coursegrader.limits)
+        given = from_setting(spec["limits"])
+        options += [
+            f"--GradeExecute.disk_limit={given.disk or ''}",
+            f"--GradeExecute.file_limit={given.files or 0}",
+            f"--GradeExecute.process_limit={given.processes or 0}",
+            f"--GradeExecute.output_limit={given.output or ''}",
+        ]
     usage: dict = {}
     code, seconds = nbgrader(
         "autograde",
@@ -100,8 +111,9 @@ def run_unit(spec: dict) -> dict:
         f"--GradeExecute.notebook_timeout={spec['notebook_timeout']}",
         f"--GradeExecute.sandbox={'on' if spec['sandbox'] else 'off'}",
         f"--GradeExecute.shared_dir={spec.get('shared', '')}",
-        *memory,
+        *options,
         f"--RebuildFromRelease.release_root={LABS}",
+        "--ApplyTerm.enabled=False",  # a unit may serve several students: lateness is each one's own (settle)
         profile=spec["profile"],
         timeout=spec["notebook_timeout"] + 300,
         log=attempt / "nbgrader.log",
@@ -139,8 +151,8 @@ def worker_name() -> str:
         return f"{socket.gethostname()} (pid {os.getpid()})"
 
 
-def collect(spec: dict, outcome: dict, run: Run) -> tuple[store.Outcome | None, str | None]:
-    """Store what a finished unit produced: ``(outcome, None)``, or ``(None, why it failed)``.
+def collect(spec: dict, outcome: dict, run: Run) -> tuple[store.Outcome | None, Status | None]:
+    """Store what a finished unit produced: ``(outcome, None)``, or ``(None, the grader error)``.
 
     The unit's log goes to the run's log; its folder is deleted afterwards.
     """
@@ -167,7 +179,7 @@ def collect(spec: dict, outcome: dict, run: Run) -> tuple[store.Outcome | None, 
                 why = f"nbgrader was killed by signal {-code}"
             else:
                 why = f"nbgrader exit {code}"
-            return None, f"grader error: {why} (see {run.log.name})"
+            return None, Status(Kind.GRADER_ERROR, f"{why} (see {run.log.name})")
         record = nbformat.read(graded, as_version=4).metadata.get(META, {})
         phases = record.setdefault("timing", {}).setdefault("phases", {})
         phases["unit"] = [round(float(outcome.get("seconds", 0.0)), 2), outcome.get("cpu")]

@@ -12,8 +12,9 @@ What a failed check says is trusted text: the verdict's own message. For a hidde
 check it never includes text from the kernel; an exception raised by the
 submission's code is named by its type only.
 
-Integrity reports (:mod:`coursegrader.tamper`), evidence found outside its cell and
-duplicated evidence flag the submission for a person's review; they cost no points.
+Integrity reports (:mod:`coursegrader.tamper`), evidence found outside its cell,
+duplicated evidence and answers that carry data (:mod:`coursegrader.smuggling`) flag the
+submission for a person's review; they cost no points.
 """
 
 from __future__ import annotations
@@ -32,7 +33,11 @@ from coursekit.checks import CheckFailed, evidence
 from .cells import META, grade_id, is_answer, is_check, nbgrader_meta
 from .execute import cell_label
 from .requests import find_check
+from .smuggling import smuggled_data
+from .status import Kind, Status
+from .status import stopped as stopped_status
 from .tamper import integrity_problems, stdout_text
+from .text import first_line
 from .timing import phase
 
 
@@ -108,7 +113,7 @@ def judge(
     if not mine:
         if cell_error:
             ename = cell_error.get("ename")
-            what = error_type(ename) if hidden else f"{ename}: {_first_line(str(cell_error.get('evalue', '')))}"
+            what = error_type(ename) if hidden else f"{ename}: {first_line(str(cell_error.get('evalue', '')))}"
             return False, f"the check cell stopped before it could gather its evidence ({what})", []
         return False, "the check cell handed out no evidence", [f"no evidence for `{gid}`"]
     try:
@@ -174,6 +179,8 @@ class ComputeVerdicts(NbGraderPreprocessor):
                 message = f"this check did not run: the notebook {stopped['why'] if stopped else 'stopped'} in {where}"
             elif ran == "timed out":
                 passed, ename, message = False, "CellTimeoutError", stopped["detail"]
+            elif ran == "stopped":  # a limit passed in this check cell (coursegrader.limits)
+                passed, ename, message = False, "LimitExceeded", stopped["detail"]
             else:
                 passed, message, raised = judge(
                     assignment, gid, hidden, requests.get(gid, {}), records, nonce, cell_error
@@ -198,10 +205,11 @@ class ComputeVerdicts(NbGraderPreprocessor):
         record["checks"] = checks
         record["notes"] = notes
         record["errors"] = errors
+        flags += smuggled_data(nb)  # a table of answers pasted in: no sandbox can stop it, a person can
         reasons = sorted({r for found in problems.values() for r in found} | set(flags))
         record["flagged"] = reasons
         record["tampered_at"] = sorted(problems)
-        record["status"] = status_of(record)
+        record["status"] = str(status_of(record))  # for a person reading the notebook's metadata
         return nb, resources
 
 
@@ -213,7 +221,7 @@ def first_locked_error(cell, index: int, errors: list) -> list[str]:
         if out.get("output_type") == "error":
             return [
                 f"the first locked cell that failed is `{cell_label(cell, index)}`: "
-                f"{out.get('ename')}: {_first_line(out.get('evalue', ''))}"
+                f"{out.get('ename')}: {first_line(out.get('evalue', ''))}"
             ]
     return []
 
@@ -235,19 +243,15 @@ def show_stderr_and_results(cell) -> list[str]:
     return warned
 
 
-def _first_line(text: str) -> str:
-    return (text.strip().splitlines() or [""])[0][:300]
-
-
-def status_of(record: dict) -> str:
-    """The status column, in words."""
+def status_of(record: dict) -> Status:
+    """The status of a graded notebook from its autograder record."""
     if record.get("answer_missing"):
-        return "answer missing"
+        return Status(Kind.ANSWER_MISSING)
     stopped = record.get("stopped")
     if stopped:
-        return f"{stopped['why']} in {stopped['cell']}"
+        return stopped_status(stopped["why"], stopped["cell"])
     if record.get("flagged"):
-        return "flagged: " + "; ".join(record["flagged"])
+        return Status(Kind.FLAGGED, "; ".join(record["flagged"]))
     if record.get("warnings") or record.get("notes") or any(c["warnings"] for c in record.get("checks", [])):
-        return "warnings"
-    return "ok"
+        return Status(Kind.WARNINGS)
+    return Status(Kind.OK)

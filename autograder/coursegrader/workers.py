@@ -23,36 +23,16 @@ import logging
 import os
 import queue
 import secrets
-import shutil
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 
-
-def visible_gpus(env=os.environ) -> list[str]:
-    """GPU ids a worker can be given: ``CUDA_VISIBLE_DEVICES`` if set, else what nvidia-smi lists."""
-    if "CUDA_VISIBLE_DEVICES" in env:
-        return [g.strip() for g in env["CUDA_VISIBLE_DEVICES"].split(",") if g.strip() and g.strip() != "-1"]
-    if not shutil.which("nvidia-smi"):
-        return []
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [line.strip() for line in out.splitlines() if line.strip()]
-
+from .errors import ConfigurationError
+from .machine import GRADER_RESERVE, grading_cores, total_memory
 
 #: memory a CPU worker's kernel should be able to use (the cpu profile needs about 1.5 GiB)
 MEMORY_PER_CPU_WORKER = 3 * 2**30
-GRADER_RESERVE = 2 * 2**30
 
 
 def worker_envs(
@@ -67,12 +47,9 @@ def worker_envs(
     default. ``COURSEKIT_NO_THREAD_SPLIT=1`` lets every worker use every core (make
     bench-grade's control).
     """
-    cores = cores or os.cpu_count() or 1
+    cores = cores or grading_cores()  # on a hub, less the students' reserve
     if memory is None:
-        try:
-            memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (ValueError, OSError, AttributeError):
-            memory = 0
+        memory = total_memory()
     if gpus:
         slots = [{"CUDA_VISIBLE_DEVICES": gpu} for _ in range(max(1, per_gpu)) for gpu in gpus]
         slots.sort(key=lambda e: list(gpus).index(e["CUDA_VISIBLE_DEVICES"]))
@@ -184,7 +161,7 @@ def dask_client(scheduler: str, jobs: int):
         try:
             import dask_jobqueue
         except ImportError:
-            raise SystemExit(
+            raise ConfigurationError(
                 f"SCHEDULER={scheduler} needs dask-jobqueue: `pip install dask-jobqueue`, "
                 "and its cluster settings in ~/.config/dask/jobqueue.yaml"
             ) from None

@@ -20,6 +20,15 @@ computed by the grader, in its own process, which the kernel can neither read no
 change. Hidden checks work the same way, except that their verdicts exist only
 on the grader's side: the kernel only ever sees a request for evidence.
 
+**Hidden checks outside grading** run only where the grader is installed: the instructor's
+side, where ``coursegrader`` registers its hidden verdicts as a ``coursekit.hidden_checks``
+entry point (``pyproject.toml``), so that Run All and ``nbgrader validate`` of a solution
+notebook run them for real. A student's kernel never has them: the grading sandbox mounts
+only this package, and the students' bundle has no grader. A released lab's hidden cell holds
+only its docstring; a call to a check this library does not know, where no grader is
+installed, prints why it is skipped and fails nothing (it may be a hidden check: it runs
+when the notebook is graded).
+
 The visible checks of each lab are in :mod:`.sentiment` and :mod:`.translation` (probes in
 :mod:`.translation_probes`); :mod:`.base` says what a check is.
 """
@@ -27,6 +36,7 @@ The visible checks of each lab are in :mod:`.sentiment` and :mod:`.translation` 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from importlib.metadata import entry_points
 from typing import Any
 
 from . import evidence
@@ -45,6 +55,21 @@ def probes() -> dict[str, Callable]:
     from . import sentiment, translation_probes
 
     return {**sentiment.PROBES, **translation_probes.PROBES}
+
+
+HIDDEN_CHECKS = "coursekit.hidden_checks"  # the entry-point group an installed grader registers in
+
+
+def hidden_catalog() -> dict[tuple[str, str], Check] | None:
+    """Every hidden check of every lab, by (lab, grade_id), where the grader is installed; else None."""
+    found = None
+    for point in entry_points(group=HIDDEN_CHECKS):
+        try:
+            catalog_of = point.load()
+        except ImportError:  # registered, but not importable here (a kernel that cannot see the grader)
+            continue
+        found = {**(found or {}), **catalog_of()}
+    return found
 
 
 def run_probe(request: Mapping, objects: Mapping) -> dict:
@@ -71,15 +96,23 @@ def check(grade_id: str, profile: Any, **objects: Any) -> None:
             return
         evidence.hand_out(grade_id, grading["nonce"], run_probe(request, objects))
         return
-    found = catalog().get((profile.lab, grade_id))
+    found, hidden = catalog().get((profile.lab, grade_id)), False
     if found is None:
-        raise CheckFailed(
-            f"{grade_id!r} is not a check of the {profile.lab} lab (hidden checks run only when the notebook is graded)"
-        )
+        hidden_checks = hidden_catalog()
+        if hidden_checks is None:
+            print(
+                f"{grade_id!r} is not a visible check of the {profile.lab} lab: if it is a hidden check, it "
+                f"runs when the notebook is graded (not here)."
+            )
+            return
+        found, hidden = hidden_checks.get((profile.lab, grade_id)), True
+        if found is None:
+            raise CheckFailed(f"{grade_id!r} is not a check of the {profile.lab} lab, visible or hidden")
     request = found.request(None, {**profile.settings, "profile": profile.name})
     gathered = evidence.decode(evidence.encode(run_probe(request, objects)))
     truth = found.truth(request, None) if found.truth else {}
-    print(found.verdict(request, gathered, truth))
+    verdict = found.verdict(request, gathered, truth)
+    print(f"Hidden check (the grader is installed here): {verdict}" if hidden else verdict)
 
 
-__all__ = ["Check", "CheckFailed", "attempt", "catalog", "check", "probes", "raised", "run_probe"]
+__all__ = ["Check", "CheckFailed", "attempt", "catalog", "check", "hidden_catalog", "probes", "raised", "run_probe"]

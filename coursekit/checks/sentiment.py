@@ -167,11 +167,15 @@ def request_padding(rng, settings):
 
 
 def request_accuracy(rng, settings):
+    """Rows of the notebook's test split to predict: its first ``test_limit`` (all by default), in a
+    fresh order while grading. The split is the one the kernel loaded: the student-mode shuffle in
+    JupyterLab, :func:`coursekit.data.grading_order` while grading (``test_order`` says which)."""
     n = settings["test_limit"] or 25_000
     order = np.arange(n) if rng is None else rng.permutation(n)
     return {
         "probe": "review_logits",
         "indices": order.astype("int32"),
+        "test_order": "student" if rng is None else "grading",
         "batch": int(settings["predict_batch_size"]),
         "profile": settings.get("profile", ""),
     }
@@ -255,8 +259,9 @@ def verdict_sum_to_one(request: dict, ev: dict, truth: dict) -> str:
     if not np.allclose(sums, 1.0, atol=1e-4):
         raise CheckFailed(
             f"for each review the weights over the max_len positions should sum to 1, got "
-            f"sums {np.round(sums, 3)}. Take the softmax over the time axis (axis=1 of the "
-            f"(batch, max_len) scores), not the last axis."
+            f"sums {np.round(sums, 3)}. Take the softmax over the time axis, axis=1: for scores of "
+            f"shape (batch, max_len) that is also the last axis, but for scores of shape "
+            f"(batch, max_len, 1) the last axis has size 1, and a softmax over it makes every weight 1."
         )
     return "Weights sum to one over time."
 
@@ -277,9 +282,14 @@ def verdict_padding(request: dict, ev: dict, truth: dict) -> str:
 
 
 def truth_accuracy(request: dict, data_dir) -> dict:
+    """The labels of the requested rows, in the order of the test split the kernel had (the grader
+    holds them; the kernel's copy has the reviews, unlabelled, in grading order)."""
     from .. import data
 
-    labels = data.load_imdb(data_dir=data_dir)["test"].labels
+    if request.get("test_order") == "grading":
+        labels = data.imdb_test_in_grading_order(data_dir).labels
+    else:
+        labels = data.load_imdb(data_dir=data_dir)["test"].labels
     if labels is None:
         raise RuntimeError("the test labels are withheld here")
     return {"labels": labels[np.asarray(request["indices"], int)]}

@@ -115,12 +115,16 @@ class TranslationData:
 
     def describe(self) -> str:
         shared = set(self.train_df["source_key"]) & set(self.held_out_df["source_key"])
+        sources = f"{self.held_out_df['source_key'].nunique():,} of {self.pairs['source_key'].nunique():,}"
+        held_out = (
+            f"held-out sentences: {sources} distinct sources (their English is withheld while grading)"
+            if self.references_withheld
+            else f"held-out pairs: {len(self.held_out_df):,} ({self.held_out_mask.mean():.1%} of the rows; "
+            f"{sources} distinct source sentences)"
+        )
         return "\n".join(
             [
-                f"training pairs: {len(self.train_df):,}   validation pairs: {len(self.validation_df):,}   "
-                f"held-out pairs: {len(self.held_out_df):,} ({self.held_out_mask.mean():.1%} of the rows; "
-                f"{self.held_out_df['source_key'].nunique():,} of {self.pairs['source_key'].nunique():,} "
-                f"distinct source sentences)",
+                f"training pairs: {len(self.train_df):,}   validation pairs: {len(self.validation_df):,}   {held_out}",
                 f"source sentences in both training and held-out: {len(shared)}",
                 f"Chinese vocabulary: {len(self.src_itos):,} characters; English vocabulary: "
                 f"{len(self.tgt_itos):,} words (min count {self.min_word_count})",

@@ -9,6 +9,7 @@ student folder. The real runs are in test_grading.py.
 import copy
 import json
 import sys
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -16,11 +17,14 @@ import pytest
 
 from coursegrader import cells, feedback, rebuild, verdicts
 from coursegrader.cells import solution_cell
-from coursegrader.discover import discover, read_notebook
+from coursegrader.discover import UnreadableNotebook, discover, read_notebook
 from coursegrader.requests import draw, lab_settings
+from coursegrader.status import Kind, Status
 from coursekit import integrity
 from coursekit.checks import evidence, run_probe
-from tests.support.notebook_cells import cells_by_id, load, released_with_reference_answer
+from tests.support.notebook_cells import cells_by_id, load
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture
@@ -28,31 +32,47 @@ def released():
     return load("sentiment", "labs")
 
 
-def test_rebuild_takes_only_the_answer_and_lists_every_other_change(released):
-    submitted = released_with_reference_answer("sentiment")
-    answer = rebuild.rebuild(submitted, released)[0]
-    checks = [c for c in submitted.cells if cells.is_check(c)]
-    checks[0].source = "pass  # all good"
-    submitted.cells.remove(checks[1])
+def tiny_lab():
+    """A released lab of eight cells: locked code, one code answer, two checks, a written answer."""
+    return nbformat.read(FIXTURES / "tiny_lab.ipynb", as_version=4)
+
+
+def test_rebuild_takes_only_the_answer_and_lists_every_other_change():
+    released = tiny_lab()
+    submitted = tiny_lab()
+    by_id = {cells.grade_id(c): c for c in submitted.cells}
+    by_id["double"].source = "def double(x):\n    return 2 * x"
+    by_id["double_doubles"].source = "pass  # all good"
+    submitted.cells.remove(by_id["double_negative"])
     submitted.cells.insert(0, nbformat.v4.new_code_cell("print('mine')"))
-    submitted.cells[5], submitted.cells[6] = submitted.cells[6], submitted.cells[5]
+    setup, use = submitted.cells.index(by_id["setup"]), submitted.cells.index(by_id["use_double"])
+    submitted.cells[setup], submitted.cells[use] = submitted.cells[use], submitted.cells[setup]
     rebuilt, warnings, missing = rebuild.rebuild(submitted, released)
     assert missing == []
-    assert [c.source for c in rebuilt.cells] == [c.source for c in answer.cells]
+    expected = [c.source for c in released.cells]
+    expected[2] = "def double(x):\n    return 2 * x"
+    assert [c.source for c in rebuilt.cells] == expected
     text = " | ".join(warnings)
-    assert f"`{cells.grade_id(checks[0])}` was edited" in text
-    assert f"`{cells.grade_id(checks[1])}` was deleted" in text
+    assert "`double_doubles` was edited" in text and "`double_negative` was deleted" in text
     assert "1 cell(s) added" in text and "re-ordered" in text
 
 
-def test_rebuild_reports_a_missing_answer_and_a_retyped_one(released):
-    submitted = copy.deepcopy(released)
-    (answer,) = [c for c in submitted.cells if cells.is_answer(c)]
+def test_rebuild_reports_a_missing_answer_and_a_retyped_one():
+    released, submitted = tiny_lab(), tiny_lab()
+    answer = next(c for c in submitted.cells if cells.grade_id(c) == "double")
     answer.cell_type = "markdown"
     _, warnings, missing = rebuild.rebuild(submitted, released)
     assert missing == [] and any("changed to a markdown cell" in w for w in warnings)
     submitted.cells.remove(answer)
-    assert rebuild.rebuild(submitted, released)[2] == ["luong_attention"]
+    assert rebuild.rebuild(submitted, released)[2] == ["double"]
+
+
+def test_rebuild_keeps_each_students_written_answer():
+    released, submitted = tiny_lab(), tiny_lab()
+    next(c for c in submitted.cells if cells.grade_id(c) == "answer_why").source = "Because **two** is enough."
+    rebuilt, warnings, _ = rebuild.rebuild(submitted, released)
+    assert next(c for c in rebuilt.cells if cells.grade_id(c) == "answer_why").source == "Because **two** is enough."
+    assert warnings == []
 
 
 def test_integrity_cells_guard_what_the_checks_use_and_follow_every_check(released):
@@ -180,7 +200,7 @@ def test_feedback_hides_hidden_test_code_even_when_a_submission_prints_it(releas
     nb = copy.deepcopy(solution)
     leak = next(c for c in nb.cells if cells.grade_id(c) == "luong_output_shapes_and_dtypes")
     leak.outputs = [nbformat.v4.new_output("stream", name="stdout", text=hidden.source)]
-    page = feedback.render(nb, student="s", assignment="sentiment", score=1, max_score=20, status="ok")
+    page = feedback.render(nb, student="s", assignment="sentiment", score=1, max_score=20, status=Status(Kind.OK))
     body = hidden.source.split("### BEGIN HIDDEN TESTS", 1)[1]
     lines = [line.strip() for line in body.splitlines() if len(line.strip()) >= 20]
     assert lines and not [line for line in lines if line in page]
@@ -192,8 +212,9 @@ def test_unreadable_notebooks_get_a_readable_reason(tmp_path):
     for name, content in cases.items():
         path = tmp_path / name
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
-        with pytest.raises(ValueError, match="invalid notebook"):
+        with pytest.raises(UnreadableNotebook) as caught:
             read_notebook(path)
+        assert str(caught.value.status).startswith("invalid notebook: ")
 
 
 def test_every_student_folder_is_accounted_for(tmp_path):
@@ -213,6 +234,6 @@ def test_every_student_folder_is_accounted_for(tmp_path):
     assert set(found) == {"ok", "renamed", "two", "none", "lost"}
     assert found["ok"].path.name == "sentiment.ipynb" and "scratch.ipynb" in found["ok"].warnings[0]
     assert found["renamed"].path.name == "Sentiment (1).ipynb" and found["renamed"].warnings
-    assert found["two"].problem.startswith("several notebooks")
-    assert found["none"].problem == "no notebook (found notes.txt)"
-    assert found["lost"].problem.startswith("no assignment folder")
+    assert found["two"].problem.kind is Kind.SEVERAL_NOTEBOOKS
+    assert str(found["none"].problem) == "no notebook (found notes.txt)"
+    assert found["lost"].problem.kind is Kind.NO_ASSIGNMENT_FOLDER

@@ -11,11 +11,12 @@ import pytest
 
 from coursegrader import similarity
 from coursegrader.cells import solution_cell, student_version
-from coursegrader.classreport import class_report_context, read_run, status_kind, write_class_report
+from coursegrader.classreport import class_report_context, read_run, write_class_report
 from coursegrader.course import LABS, SOLUTIONS
 from coursegrader.demo.answers import GENERAL_SCORE_WITHOUT_MASK, HONEST_VARIANTS
 from coursegrader.demo.hostile import ENDLESS_LOOP, WARNS_BUT_CORRECT
-from coursegrader.table import Result
+from coursegrader.results import Result
+from coursegrader.status import Kind, Status
 from tests.support.screenshots import screenshot
 
 REFERENCE = student_version(solution_cell(nbformat.read(SOLUTIONS / "sentiment" / "sentiment.ipynb", 4)).source)
@@ -154,7 +155,7 @@ def synthetic_class():
                 score,
                 20.0,
                 seconds,
-                status,
+                Status.parse(status),
                 flagged=flagged,
                 warnings=["the notebook printed a warning"] if status == "warnings" else [],
             )
@@ -174,14 +175,18 @@ def synthetic_class():
                     sum(c["points"] for c in records if c["passed"]),
                     12.0,
                     480.0 + 17 * i,
-                    status,
+                    Status.parse(status),
                     flagged=status != "ok",
                     reused=i in (2, 3),
                 )
             )
             checks[student, lab] = records
             shared[student, lab] = 3 if i in (7, 8, 9) else 1
-    rows.append(Result("zed", "-", None, None, 0.0, "no assignment folder (expected sentiment, nmt)", flagged=True))
+    rows.append(
+        Result(
+            "zed", "-", None, None, 0.0, Status(Kind.NO_ASSIGNMENT_FOLDER, "(expected sentiment, nmt)"), flagged=True
+        )
+    )
     stubs = {"sentiment": STUB}
     return rows, dict(
         profiles={"sentiment": "cpu", "nmt": "cpu", "nmt_luong": "cpu"},
@@ -276,8 +281,6 @@ def test_statuses_are_counted_and_flagged_submissions_listed_with_their_reason(r
     assert table["ok"] == 34 and table["warnings"] == 3 and table["timed out"] == 1
     assert table["kernel died"] == 1 and table["flagged"] == 1 and table["no notebook"] == 1
     assert table["grader error"] == 1 and table["no assignment folder"] == 1
-    assert status_kind("out of memory in luong_attention") == "out of memory"
-    assert status_kind("something new") == "other"
     flagged = {(f["student"], f["assignment"]): f["status"] for f in context["flagged"]}
     assert flagged == {
         ("lev", "sentiment"): "flagged: replaced",
@@ -384,7 +387,7 @@ def test_names_link_to_existing_feedback_pages_only(report):
 
 
 def test_page_is_self_contained_and_escapes_what_students_wrote(tmp_path):
-    rows = [Result("<b>x</b>", "sentiment", 0.0, 20.0, 3.0, "ok"), Result("y", "sentiment", 0.0, 20.0, 3.0, "ok")]
+    rows = [Result("<b>x</b>", "sentiment", 0.0, 20.0, 3.0), Result("y", "sentiment", 0.0, 20.0, 3.0)]
     answer = "x = '<script>alert(1)</script>' + 'https://example.org/evil.js'\ny = x * 2\nz = y + x\n" * 3
     path = write_class_report(
         tmp_path / "class-report.html", rows, answers={("<b>x</b>", "sentiment"): answer, ("y", "sentiment"): answer}
@@ -397,8 +400,8 @@ def test_page_is_self_contained_and_escapes_what_students_wrote(tmp_path):
 
 def test_report_needs_only_the_rows(tmp_path):
     rows = [
-        Result("a", "nmt", 12.0, 12.0, 500.0, "ok", reused=True),
-        Result("b", "nmt", None, None, 0.0, "no notebook", flagged=True),
+        Result("a", "nmt", 12.0, 12.0, 500.0, reused=True),
+        Result("b", "nmt", None, None, 0.0, Status(Kind.NO_NOTEBOOK), flagged=True),
     ]
     path = write_class_report(tmp_path / "out" / "class-report.html", rows)
     text = path.read_text(encoding="utf-8")
@@ -419,9 +422,9 @@ def test_answers_checks_and_stubs_are_read_from_the_graded_notebooks(tmp_path):
     rows = [
         Result("ada", "sentiment", 20.0, 20.0),
         Result("ben", "sentiment", 20.0, 20.0, reused=True),
-        Result("old", "sentiment", 0.0, 20.0, status="grader error: nbgrader exit 1", flagged=True),
-        Result("mia", "sentiment", 0.0, 20.0, status="no notebook", flagged=True),
-        Result("ivy", "sentiment", 0.0, 20.0, status="answer missing"),
+        Result("old", "sentiment", 0.0, 20.0, status=Status(Kind.GRADER_ERROR, "nbgrader exit 1"), flagged=True),
+        Result("mia", "sentiment", 0.0, 20.0, status=Status(Kind.NO_NOTEBOOK), flagged=True),
+        Result("ivy", "sentiment", 0.0, 20.0, status=Status(Kind.ANSWER_MISSING)),
     ]  # graded with the stub in its place
     ivy = tmp_path / "autograded" / "ivy" / "sentiment"
     ivy.mkdir(parents=True)

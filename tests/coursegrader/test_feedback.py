@@ -13,6 +13,7 @@ from bs4 import BeautifulSoup
 
 from coursegrader import cells, feedback
 from coursegrader.sanitize import sanitize
+from coursegrader.status import Kind, Status
 from tests.support.notebook_cells import load
 from tests.support.screenshots import screenshot
 
@@ -41,7 +42,7 @@ def graded(assignment: str) -> nbformat.NotebookNode:
 
 
 def render(nb, **kw) -> str:
-    args = dict(student="ada", assignment="sentiment", score=14, max_score=20, status="ok")
+    args = dict(student="ada", assignment="sentiment", score=14, max_score=20, status=Status(Kind.OK))
     return feedback.render(nb, **{**args, **kw})
 
 
@@ -140,7 +141,7 @@ def test_summary_lists_every_check_with_points_result_and_message(sentiment_page
 def test_notes_and_warnings_appear_under_the_status():
     page = render(
         graded("sentiment"),
-        status="warnings",
+        status=Status(Kind.WARNINGS),
         warnings=["check `x` printed a warning"],
         notes=[
             "graded once for 4 students who handed in the same notebook",
@@ -155,18 +156,18 @@ def test_notes_and_warnings_appear_under_the_status():
 
 def test_manual_grades_appear_in_the_summary_and_next_to_their_answer():
     manual = [
-        {"grade_id": "answer_query", "points": 2.0, "max_points": 2.0, "comment": "Right, see <row 3>."},
-        {"grade_id": "answer_input_feeding", "points": None, "max_points": 2.0, "comment": None},
+        {"grade_id": "answer_dot_or_general", "points": 2.0, "max_points": 2.0, "comment": "Right, see <row 3>."},
+        {"grade_id": "answer_attention_alignment", "points": None, "max_points": 2.0, "comment": None},
     ]
     page = render(graded("nmt_luong"), assignment="nmt_luong", manual=manual)
     header = page[: page.index("</header>")]
-    assert re.search(r"answer_query.*?2 / 2.*?graded by a TA.*?Right, see &lt;row 3&gt;\.", header, re.S)
-    assert re.search(r"answer_input_feeding.*?– / 2.*?needs manual grade", header, re.S)
+    assert re.search(r"answer_dot_or_general.*?2 / 2.*?graded by a TA.*?Right, see &lt;row 3&gt;\.", header, re.S)
+    assert re.search(r"answer_attention_alignment.*?– / 2.*?needs manual grade", header, re.S)
     body = page[page.index("</header>") :]
-    query_answer = body.index("In the Luong map the bright cell")
-    note = body.index('id="grade-answer_query"')
-    assert query_answer < note < body.index("Question 2: input feeding")
-    assert "needs manual grade" in body[body.index('id="grade-answer_input_feeding"') :]
+    query_answer = body.index("parameters of difference are exactly")
+    note = body.index('id="grade-answer_dot_or_general"')
+    assert query_answer < note < body.index("Question 2: reading an attention map")
+    assert "needs manual grade" in body[body.index('id="grade-answer_attention_alignment"') :]
 
 
 def test_each_check_is_followed_by_its_result_and_hidden_checks_show_no_code(sentiment_page):
@@ -207,7 +208,7 @@ def test_a_written_answer_with_raw_html_shows_as_typed_and_runs_nothing():
 
 
 def test_an_unreadable_notebook_gets_a_page_with_the_summary_only():
-    page = render(None, score=0, status="invalid notebook: cut short")
+    page = render(None, score=0, status=Status(Kind.INVALID_NOTEBOOK, "cut short"))
     assert "invalid notebook: cut short" in page and "0 / 20" in page
     assert 'class="jp-Cell' not in page and "your notebook as it was graded" not in page
 

@@ -26,7 +26,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 import coursegrader.sandbox as sandbox
+from coursegrader import machine
 from coursegrader.course import ROOT
+from coursegrader.errors import ConfigurationError
 from coursegrader.sandbox import bwrap, cgroups
 from coursegrader.sandbox.kernel import SandboxedKernelManager
 
@@ -136,7 +138,7 @@ def test_mode_from_env_defaults_to_auto_and_rejects_unknown_values():
 def test_require_raises_and_auto_warns_loudly_without_bwrap(monkeypatch):
     monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
     assert sandbox.probe()[0] is False
-    with pytest.raises(RuntimeError, match="apt-get install bubblewrap"):
+    with pytest.raises(ConfigurationError, match="apt-get install bubblewrap"):
         sandbox.decide("require")
     use, message = sandbox.decide("auto")
     assert use is False
@@ -302,7 +304,7 @@ def test_kernel_cannot_read_the_rest_of_the_bundle_or_the_host(kernel, outside):
     hidden = [
         next((ROOT / "solutions").rglob("*.ipynb")),
         ROOT / "autograder" / "nbgrader_config.py",
-        ROOT / ".git" / "HEAD",
+        ROOT / ".git",  # a folder in a clone, a file in a git worktree
         ROOT / "README.md",
         outside / "secret.txt",
         Path("/etc/shadow"),
@@ -519,16 +521,16 @@ def test_parse_size_rejects_nonsense_with_a_clear_message(text):
 
 def test_default_memory_limit_shares_what_the_grader_leaves():
     G = 2**30
-    assert cgroups.default_memory_limit(1, total_bytes=24 * G) == "22G"
-    assert cgroups.default_memory_limit(2, total_bytes=24 * G) == "11G"
-    assert cgroups.default_memory_limit(4, total_bytes=16 * G) == "3584M"  # 14 GiB / 4
-    assert cgroups.parse_size(cgroups.default_memory_limit(3, total_bytes=24 * G)) <= 22 * G // 3
-    assert cgroups.default_memory_limit(8, total_bytes=4 * G) == "1G"  # never below 1 GiB
-    assert cgroups.default_memory_limit(1, total_bytes=G) == "1G"
+    assert machine.default_memory_limit(1, total_bytes=24 * G) == "22G"
+    assert machine.default_memory_limit(2, total_bytes=24 * G) == "11G"
+    assert machine.default_memory_limit(4, total_bytes=16 * G) == "3584M"  # 14 GiB / 4
+    assert cgroups.parse_size(machine.default_memory_limit(3, total_bytes=24 * G)) <= 22 * G // 3
+    assert machine.default_memory_limit(8, total_bytes=4 * G) == "1G"  # never below 1 GiB
+    assert machine.default_memory_limit(1, total_bytes=G) == "1G"
     with pytest.raises(ValueError, match="at least 1"):
-        cgroups.default_memory_limit(0, total_bytes=24 * G)
-    real = cgroups.parse_size(cgroups.default_memory_limit(1))  # reads this machine
-    assert 2**30 <= real <= max(cgroups.total_memory(), 2**30)
+        machine.default_memory_limit(0, total_bytes=24 * G)
+    real = cgroups.parse_size(machine.default_memory_limit(1))  # reads this machine
+    assert 2**30 <= real <= max(machine.total_memory(), 2**30)
 
 
 def test_memory_limit_trait_is_validated():

@@ -1,24 +1,31 @@
-"""A course round on a real JupyterHub, with an instructor and two students who are real OS users.
+"""A term on a real JupyterHub, run from the instructors' quick start (docs/hub.md) as written.
 
-The deployment follows the course's hub recipe (autograder/hub/), under one temporary folder: a
-unix group and three users with homes of mode 700 and passwords (the hub logs them in through
-PAM); the course folder, a copy of this bundle, in the instructor's home (mode 700) with its own
-environment as ``make setup`` leaves it; the students' environment (the pinned packages and the
-lab library: no solutions, no grader) and their nbgrader configuration (the recipe's
-/etc/jupyter/nbgrader_config.py) where everyone can read them; the exchange (mode 777).
-JupyterHub runs as root with its proxy on 127.0.0.1 and starts each server as its user.
+The deployment follows the quick start under one temporary folder: a students' group and a staff
+group; an instructor and a TA (staff) and two students, real users with homes of mode 700 and
+passwords (the hub logs them in through PAM); the course folder, a copy of this bundle owned by
+the staff group (setgid, group-writable, closed to others: mode 2770) with its own environment as ``make
+setup`` leaves it; the students' environment (the pinned packages and the lab library: no
+solutions, no grader) and their nbgrader configuration where everyone can read them; the hub's
+configuration installed where only root can change it; the exchange (mode 777). JupyterHub runs as
+root with its proxy on 127.0.0.1 and starts each server as its user; the hub's environment sets
+COURSE_PROFILE=smoke (the quick start's optional course profile) so that grading takes seconds.
 
-The round: the instructor publishes the labs (``make publish``); bob logs in, sees them in the
-Assignment List (screenshot 1), fetches the NMT lab there, writes an answer graded by hand and
-submits it there; alice and bob fetch and submit the sentiment lab with nbgrader's commands, as
-themselves; neither can list the inbound folder or read the other's home or the solutions. The
-instructor collects, grades (``make grade PROFILE=smoke``), gives bob's written answer its points
-in formgrader (screenshot 2) and returns the feedback; each student fetches their own.
+The term: the instructor logs in and, in their server's environment and course folder (what a
+terminal of their JupyterLab has), runs ``make publish``; bob logs in (his server runs within the
+students' memory and CPU caps), sees the labs in the Assignment List (screenshot 1), fetches the
+NMT lab there, writes an answer graded by hand and submits it there; alice and bob fetch and
+submit the sentiment lab with nbgrader's commands, as themselves; neither can list the inbound
+folder or read the other's home or the course folder. The instructor runs ``make collect`` and
+``make grade``. The TA logs in as themselves, gives bob's written answer its points in formgrader
+(screenshot 2) and runs ``make grade``: the points reach grades.csv. The instructor runs ``make
+return``; each student fetches their own feedback. Every make command is the quick start's, with no
+variable added.
 
 Both environments are this bundle's .venv in hard links (no copy), run by a Python every user can
 execute. Needs root, useradd, JupyterHub, Chromium, configurable-http-proxy and playwright-core
 (npm): see .ci/run. Without them it is skipped, unless COURSE_HUB_TEST=require (CI). Screenshots
-are also copied to /tmp/hub-screenshots/; COURSE_HUB_KEEP=1 keeps the deployment. About 3 minutes.
+are also copied to /tmp/hub-screenshots/; COURSE_HUB_KEEP=1 keeps the deployment. About 7 minutes
+on a busy 2-core machine.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import json
 import os
 import pwd
 import queue
+import re
 import secrets
 import shutil
 import signal
@@ -39,19 +47,23 @@ import tempfile
 import threading
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from coursegrader.cells import reference_answer, solution_cell
 from coursegrader.course import ROOT
 from coursegrader.table import read_expected
 from coursekit import profiles
 from tests.support.notebook_cells import cells_by_id, released_with_reference_answer
 
 COURSE_ID = "seq2seq-attention"
-INSTRUCTOR, STUDENTS = "instructor", ("alice", "bob")
-GROUP = "seq2seq-hubtest"  # the course's unix group (COURSE_GROUP)
+INSTRUCTOR, TA, STUDENTS = "instructor", "ta", ("alice", "bob")
+STAFF = (INSTRUCTOR, TA)
+GROUP = "seq2seq-hubtest"  # the students' unix group (COURSE_GROUP)
+STAFF_GROUP = "seq2seq-hubstaff"  # the course staff's (COURSE_STAFF_GROUP): owns the course folder
 MARK = "seq2seq-attention hub test"  # the comment of every user this test creates
 HUB = ROOT / "autograder" / "hub"
 SCREENSHOTS = Path("/tmp/hub-screenshots")
@@ -66,6 +78,10 @@ STUDENT_CONFIG = (
     "c.Exchange.root, c.Validator.Execute.timeout]))"
 )  # what nbgrader reads as a student
 PYTHON = f"python{sys.version_info.major}.{sys.version_info.minor}"
+STUDENT_MEMORY, STUDENT_CPUS = 4 * 2**30, 1.0  # the hub configuration's defaults
+
+sys.path.insert(0, str(HUB))
+import coursespawner  # noqa: E402 - as the hub does: from the folder of its configuration
 
 
 def sh(cmd, *, check=True, timeout=600, **kw) -> subprocess.CompletedProcess:
@@ -174,20 +190,22 @@ class Deployment:
         self.exchange = top / "srv" / "nbgrader" / "exchange"
         self.opt = top / "opt" / "seq2seq-attention"
         self.student_config = top / "etc" / "jupyter"
-        self.course = self.homes / INSTRUCTOR / "seq2seq-attention"
-        self.passwords = {name: secrets.token_urlsafe(12) for name in (INSTRUCTOR, *STUDENTS)}
+        self.hub_config = top / "etc" / "jupyterhub"
+        self.course = top / "srv" / "seq2seq-attention"
+        self.passwords = {name: secrets.token_urlsafe(12) for name in (*STAFF, *STUDENTS)}
 
     def home(self, user: str) -> Path:
         return self.homes / user
 
     def build(self) -> None:
         python = runnable_python(self.top)
-        for folder in (self.homes, self.opt, self.student_config):
+        for folder in (self.homes, self.opt, self.student_config, self.hub_config):
             folder.mkdir(parents=True, mode=0o755)
         self.exchange.mkdir(parents=True)
         self.exchange.chmod(0o777)  # the recipe: everyone writes here, nbgrader sets the rest
         sh(["groupadd", GROUP])
-        for user in (INSTRUCTOR, *STUDENTS):  # the hub lets in the group's members and the instructor
+        sh(["groupadd", STAFF_GROUP])
+        for user in (*STAFF, *STUDENTS):  # the hub lets in both groups' members
             sh(
                 [
                     "useradd",
@@ -198,21 +216,27 @@ class Deployment:
                     MARK,
                     "--shell",
                     "/bin/bash",
-                    *(["--groups", GROUP] if user in STUDENTS else []),
+                    "--groups",
+                    GROUP if user in STUDENTS else STAFF_GROUP,
                     user,
                 ]
             )
             self.home(user).chmod(0o700)  # Debian's useradd leaves homes readable by all
         sh(["chpasswd"], input="".join(f"{u}:{p}\n" for u, p in self.passwords.items()))
 
-        # The instructor's copy of the bundle, and its environment as `make setup` leaves it.
+        # The course folder: the staff group's, setgid; the bundle in it as the instructor's
+        # `umask 002 && git clone` leaves it (group-writable; the folder itself closed to others), and its
+        # environment as `make setup` leaves it.
+        sh(["install", "-d", "-o", INSTRUCTOR, "-g", STAFF_GROUP, "-m", "2770", self.course])
         listed = sh(["git", "-C", ROOT, "ls-files", "-co", "--exclude-standard", "-z"]).stdout
         for rel in filter(None, listed.split("\0")):
             if (ROOT / rel).is_file():
                 (self.course / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(ROOT / rel, self.course / rel)
-        sh(["chown", "-R", f"{INSTRUCTOR}:{INSTRUCTOR}", self.course])
-        self.course.chmod(0o700)
+        sh(["chown", "-R", f"{INSTRUCTOR}:{STAFF_GROUP}", self.course])
+        sh(["chmod", "-R", "u+rwX,g+rwX", self.course])
+        self.course.chmod(0o2770)
+        sh(["find", self.course, "-type", "d", "-exec", "chmod", "g+s", "{}", "+"])
         venv = linked_environment(self.course / ".venv", python)  # stays root's: only linked
         for finder in site_packages(venv).glob("__editable__*finder.py"):  # coursekit, grader: the copy's
             replace_file(finder, finder.read_text(encoding="utf-8").replace(f"'{ROOT}/", f"'{self.course}/"))
@@ -227,10 +251,12 @@ class Deployment:
             editable.unlink()
         replace_file(site_packages(venv) / "seq2seq-attention.pth", f"{library}\n")
         shutil.copy(HUB / "nbgrader_config.py", self.student_config / "nbgrader_config.py")
+        for name in ("jupyterhub_config.py", "coursespawner.py"):  # where only root can change them
+            shutil.copy(self.course / "autograder" / "hub" / name, self.hub_config / name)
 
     def run(self, user: str, *cmd, cwd: Path | None = None, check=True, **kw) -> subprocess.CompletedProcess:
         """``cmd`` as ``user``, with that user's environment only (as their server has it)."""
-        venv = self.course / ".venv" if user == INSTRUCTOR else self.opt / "venv"
+        venv = self.course / ".venv" if user in STAFF else self.opt / "venv"
         env = {
             "HOME": self.home(user),
             "USER": user,
@@ -239,7 +265,7 @@ class Deployment:
             "PATH": f"{venv}/bin:/usr/local/bin:/usr/bin:/bin",
             "COURSE_EXCHANGE": self.exchange,
         }
-        if user != INSTRUCTOR:
+        if user not in STAFF:
             env["JUPYTER_CONFIG_PATH"] = self.student_config
         started = time.monotonic()
         proc = sh(
@@ -251,10 +277,29 @@ class Deployment:
         print(f"{time.monotonic() - started:6.1f} s  {user}: {' '.join(map(str, cmd))[:100]}")
         return proc
 
-    def make(self, target: str, *variables: str) -> str:
-        proc = self.run(
-            INSTRUCTOR, "make", "--no-print-directory", target, f"EXCHANGE={self.exchange}", *variables, cwd=self.course
+    def make(self, user: str, target: str) -> str:
+        """``make <target>`` as the quick start has it, run by a staff member as a terminal of their
+        JupyterLab runs it: in the course folder, with their server's environment and umask."""
+        pid = server_pid(user)
+        env = dict(item.split("=", 1) for item in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item)
+        umask = re.search(r"^Umask:\s*(\d+)", Path(f"/proc/{pid}/status").read_text(), re.M).group(1)
+        started = time.monotonic()
+        proc = sh(
+            [
+                "runuser",
+                "-u",
+                user,
+                "--",
+                "env",
+                "-i",
+                *[f"{k}={v}" for k, v in env.items()],
+                "sh",
+                "-c",
+                f"umask {umask} && exec make --no-print-directory {target}",
+            ],
+            cwd=self.course,
         )
+        print(f"{time.monotonic() - started:6.1f} s  {user}: make {target}")
         return proc.stdout + proc.stderr
 
     def write_notebook(self, user: str, path: Path, nb) -> None:
@@ -279,10 +324,17 @@ class Deployment:
         )
 
 
+def server_pid(user: str) -> int:
+    """The pid of ``user``'s running single-user server."""
+    found = sh(["pgrep", "-o", "-u", user, "-f", "jupyterhub-singleuser"], check=False).stdout.split()
+    assert found, f"{user} has no running server"
+    return int(found[0])
+
+
 def remove_users(leftovers: bool = False) -> None:
-    """This test's users (their processes first: every one was started by this test) and group.
+    """This test's users (their processes first: every one was started by this test) and groups.
     ``leftovers``: of an earlier run that could not clean up; skip if a user is somebody else's."""
-    for user in (INSTRUCTOR, *STUDENTS):
+    for user in (*STAFF, *STUDENTS):
         try:
             entry = pwd.getpwnam(user)
         except KeyError:
@@ -293,7 +345,8 @@ def remove_users(leftovers: bool = False) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGKILL)
         sh(["userdel", "--force", user], check=False)
-    sh(["groupdel", GROUP], check=False)
+    for group in (GROUP, STAFF_GROUP):
+        sh(["groupdel", group], check=False)
 
 
 class Hub:
@@ -311,6 +364,9 @@ class Hub:
             "HOME": str(state),
             "COURSE_INSTRUCTOR": INSTRUCTOR,
             "COURSE_GROUP": GROUP,
+            "COURSE_STAFF_GROUP": STAFF_GROUP,
+            "COURSE_PROFILE": "smoke",  # the course's profile, which every server gets
+            **({"SANDBOX": os.environ["SANDBOX"]} if os.environ.get("SANDBOX") else {}),
             "COURSE_DIR": str(d.course),
             "COURSE_ENV": str(venv),
             "COURSE_EXCHANGE": str(d.exchange),
@@ -321,7 +377,7 @@ class Hub:
             [
                 venv / "bin" / "jupyterhub",
                 "-f",
-                HUB / "jupyterhub_config.py",
+                d.hub_config / "jupyterhub_config.py",
                 f"--JupyterHub.hub_port={free_port()}",
                 f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{free_port()}",
             ],
@@ -439,7 +495,7 @@ def course_hub(tmp_path_factory):
         if hub is not None:
             hub.stop()
         if os.environ.get("COURSE_HUB_KEEP"):  # to look around after a failure; the next run cleans up
-            print(f"COURSE_HUB_KEEP: kept {top} and the users {INSTRUCTOR}, {', '.join(STUDENTS)}")
+            print(f"COURSE_HUB_KEEP: kept {top} and the users {', '.join((*STAFF, *STUDENTS))}")
         else:
             remove_users()
             shutil.rmtree(top, ignore_errors=True)  # hard links only: the bundle's .venv stays
@@ -454,23 +510,28 @@ def wait_for(condition, seconds: float) -> bool:
     return True
 
 
-def test_a_course_round_on_jupyterhub_with_real_users(course_hub):
+def test_a_term_on_jupyterhub_from_the_quick_start_with_a_ta(course_hub):
     d, hub, logs = course_hub
     inbound = d.exchange / COURSE_ID / "inbound"
-    for user in (INSTRUCTOR, *STUDENTS):  # every user can run their environment
+    for user in (*STAFF, *STUDENTS):  # every user can run their environment
         d.run(user, "python", "-c", "import ssl, soupsieve, coursekit, nbgrader")
     seen = json.loads(d.run("alice", "python", "-c", STUDENT_CONFIG).stdout)
     assert seen == [COURSE_ID, str(d.exchange), profiles.validate_cell_timeout(env={})], seen
 
-    # The instructor publishes the labs to the shared exchange.
-    d.make("publish")
-    released = sorted(p.name for p in (d.exchange / COURSE_ID / "outbound").iterdir())
-    assert released == ["nmt", "nmt_luong", "sentiment"], released
-
-    # bob, in the browser: the Assignment List shows the three labs; he fetches the NMT lab.
     browser = Browser(logs)
     try:
+        # The instructor logs in and publishes the labs: `make publish`, nothing added.
+        browser.log_in(hub, INSTRUCTOR, d.passwords[INSTRUCTOR])
+        d.make(INSTRUCTOR, "publish")
+        released = sorted(p.name for p in (d.exchange / COURSE_ID / "outbound").iterdir())
+        assert released == ["nmt", "nmt_luong", "sentiment"], released
+        assert coursespawner.limits_of(server_pid(INSTRUCTOR)) == (None, None), "the staff's servers are not capped"
+
+        # bob, in the browser: the Assignment List shows the three labs; he fetches the NMT lab.
         browser.log_in(hub, "bob", d.passwords["bob"])
+        assert coursespawner.limits_of(server_pid("bob")) == (STUDENT_MEMORY, STUDENT_CPUS), (
+            "bob's server is not capped"
+        )
         browser.do("click", selector=".lm-MenuBar-item:has-text('Nbgrader')")
         browser.do("click", selector=".lm-Menu-item:has-text('Assignment List')")
         row = (
@@ -508,28 +569,42 @@ def test_a_course_round_on_jupyterhub_with_real_users(course_hub):
             d.denied(student, "ls", inbound)
             d.denied(student, "ls", d.home(other))
             d.denied(student, "cat", d.home(other) / "sentiment" / "sentiment.ipynb")
-            d.denied(student, "ls", d.course / "solutions")
+            d.denied(student, "ls", d.course)
             d.denied(student, "cat", d.course / "solutions" / "nmt" / "nmt.ipynb")
         handed_in = sorted(p.name.split("+")[:2] for p in inbound.iterdir())
         assert handed_in == [["alice", "sentiment"], ["bob", "nmt"], ["bob", "sentiment"]], handed_in
 
-        # The instructor collects and grades what was handed in (smoke profile).
-        d.make("collect")
+        # bob tries the exchange's two holes, later than every real hand-in: a folder under alice's
+        # name (to replace her work with his), and one whose notebook is a link to the solutions.
+        forged, linked = hand_in_as_someone_else(d, inbound), hand_in_a_link(d, inbound)
+
+        # The instructor collects and grades what was handed in; both attacks are refused by name.
+        collected = d.make(INSTRUCTOR, "collect")
+        assert f"Refused inbound/{forged}: the submission folder belongs to bob, not to alice" in collected, collected
+        assert f"Refused inbound/{linked}: sentiment.ipynb is a symbolic link" in collected, collected
+        submitted = d.course / "autograder" / "submitted"
         for student, lab in (("alice", "sentiment"), ("bob", "sentiment"), ("bob", "nmt")):
-            path = d.course / "autograder" / "submitted" / student / lab / f"{lab}.ipynb"
+            path = submitted / student / lab / f"{lab}.ipynb"
             assert path.exists() and path.owner() == INSTRUCTOR, f"collect did not bring {path}"
-        graded = d.make("grade", "PROFILE=smoke", f"SANDBOX={os.environ.get('SANDBOX', 'auto')}")
-        (logs / "make-grade.log").write_text(graded, encoding="utf-8")
-        with open(d.course / "autograder" / "grades.csv", newline="", encoding="utf-8") as f:
-            scores = {(r["student_id"], r["assignment"]): r["score"] for r in csv.DictReader(f)}
+        her_line = max(reference_answer("sentiment").splitlines(), key=len).strip()  # a line only she typed
+        alice_collected = nbformat.read(submitted / "alice" / "sentiment" / "sentiment.ipynb", as_version=4)
+        assert her_line in solution_cell(alice_collected).source, "alice's hand-in was replaced"
+        bob_collected = (submitted / "bob" / "sentiment" / "sentiment.ipynb").read_text(encoding="utf-8")
+        assert her_line not in bob_collected, "bob's collected notebook is not his own"
+        for text in (nbformat.writes(alice_collected), bob_collected):
+            assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, "the solutions were collected"
+        (logs / "make-grade.log").write_text(d.make(INSTRUCTOR, "grade"), encoding="utf-8")
+        scores = read_scores(d)
         assert set(scores) == {("alice", "sentiment"), ("bob", "sentiment"), ("bob", "nmt")}, scores
         alice_expected = read_expected("smoke")["passes-all", "sentiment"][0]
         assert float(scores["alice", "sentiment"]) == alice_expected, scores
         assert float(scores["bob", "sentiment"]) == 0, scores
 
-        # In formgrader (the instructor's server, on the course folder): bob's written answer.
-        browser.log_in(hub, INSTRUCTOR, d.passwords[INSTRUCTOR])
-        browser.do("goto", url=f"{hub.url}/user/{INSTRUCTOR}/formgrader/gradebook/nmt/nmt")
+        # The TA, logged in as themselves, grades bob's written answer in formgrader (their own
+        # server, on the course folder) ...
+        browser.log_in(hub, TA, d.passwords[TA])
+        assert pwd.getpwuid(Path(f"/proc/{server_pid(TA)}").stat().st_uid).pw_name == TA
+        browser.do("goto", url=f"{hub.url}/user/{TA}/formgrader/gradebook/nmt/nmt")
         browser.do("click", selector="td a:has-text('Submission #1')")
         score = f"input.score#{ANSWER}"
         browser.do("scroll", selector=f"#{ANSWER}-comment")
@@ -539,12 +614,17 @@ def test_a_course_round_on_jupyterhub_with_real_users(course_hub):
         assert wait_for(lambda: d.hand_grade("bob", "nmt", ANSWER) == 2.0, 30), (
             f"formgrader did not save the 2 points: {d.hand_grade('bob', 'nmt', ANSWER)}"
         )
-        browser.screenshot("2-formgrader-written-answer.png")
+        browser.screenshot("2-formgrader-written-answer-by-the-ta.png")
     finally:
         browser.close()
 
+    # ... and runs the grader: the hand-given points reach grades.csv.
+    (logs / "make-grade-ta.log").write_text(d.make(TA, "grade"), encoding="utf-8")
+    assert float(read_scores(d)["bob", "nmt"]) == float(scores["bob", "nmt"]) + 2, read_scores(d)
+    assert list((d.course / "autograder" / "backups").glob("gradebook-*.db")), "no copy of the gradebook was kept"
+
     # The instructor returns the feedback; each student fetches their own, and only that.
-    d.make("return")
+    d.make(INSTRUCTOR, "return")
     feedback = d.course / "autograder" / "feedback"
     for student, other in (("alice", "bob"), ("bob", "alice")):
         d.denied(student, "ls", d.exchange / COURSE_ID / "feedback")
@@ -557,3 +637,34 @@ def test_a_course_round_on_jupyterhub_with_real_users(course_hub):
     d.run("bob", "nbgrader", "fetch_feedback", "nmt")
     (page,) = (d.home("bob") / "nmt" / "feedback").glob("*/nmt.html")
     assert BOB_WRITES[:40] in page.read_text(encoding="utf-8"), "bob's feedback lacks his written answer"
+
+
+def hand_in_as_someone_else(d: Deployment, inbound: Path) -> str:
+    """bob makes a submission folder named for alice (inbound/ is writable by everyone), holding his
+    own notebook, stamped later than her hand-in; returns its name."""
+    name = f"alice+sentiment+{utc_stamp()}+{secrets.token_hex(6)}"
+    d.run("bob", "mkdir", inbound / name)
+    d.run("bob", "cp", d.home("bob") / "sentiment" / "sentiment.ipynb", inbound / name / "sentiment.ipynb")
+    d.run("bob", "sh", "-c", f"echo '{utc_stamp()}' > {inbound / name / 'timestamp.txt'}")
+    return name
+
+
+def hand_in_a_link(d: Deployment, inbound: Path) -> str:
+    """bob hands in a folder whose notebook is a symbolic link to the instructor's solution, which
+    only the collecting instructor can read; returns its name."""
+    name = f"bob+sentiment+{utc_stamp()}+{secrets.token_hex(6)}"
+    d.run("bob", "mkdir", inbound / name)
+    target = d.course / "solutions" / "sentiment" / "sentiment.ipynb"
+    d.run("bob", "ln", "-s", target, inbound / name / "sentiment.ipynb")
+    return name
+
+
+def utc_stamp() -> str:
+    """A hand-in time as nbgrader writes it into folder names and timestamp.txt."""
+    time.sleep(0.01)  # every stamp later than the one before
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+def read_scores(d: Deployment) -> dict[tuple[str, str], str]:
+    with open(d.course / "autograder" / "grades.csv", newline="", encoding="utf-8") as f:
+        return {(r["student_id"], r["assignment"]): r["score"] for r in csv.DictReader(f)}

@@ -16,6 +16,7 @@ from nbgrader.api import Gradebook
 from coursegrader import store
 from coursegrader.course import DEMO
 from coursegrader.grade import grade
+from coursegrader.results import RowId
 from coursegrader.state import load_state
 from tests.support.notebook_cells import cells_by_id
 
@@ -31,7 +32,7 @@ def build_class(submitted):
         nb = copy.deepcopy(nmt)
         cells = cells_by_id(nb)
         cells["answer_beam_width"].source = f"{student} thinks beam search keeps alternatives."
-        cells["answer_early_stopping"].source = f"{student}: the lowest validation loss decides."
+        cells["answer_bleu_vs_meaning"].source = f"{student}: BLEU counts shared n-grams, not meaning."
         folder = submitted / student / "nmt"
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / "nmt.ipynb")
@@ -45,7 +46,7 @@ def build_class(submitted):
 def graded_class(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("class")
     build_class(workdir / "submitted")
-    results = grade(workdir, profile="smoke", use_demo=False, only=["sentiment", "nmt"], jobs=2)
+    results = grade(workdir=workdir, profile="smoke", only=["sentiment", "nmt"], jobs=2)
     return workdir, {(r.student, r.assignment): r for r in results}
 
 
@@ -75,7 +76,7 @@ def test_each_shared_feedback_page_and_graded_notebook_is_the_students_own(grade
         assert student in page and f"{student} thinks beam search" in page
         assert not any(f"{other} thinks" in page for other in NMT_STUDENTS if other != student)
         nb = nbformat.read(workdir / "autograded" / student / "nmt" / "nmt.ipynb", as_version=4)
-        assert any(f"{student}: the lowest" in c.source for c in nb.cells)
+        assert any(f"{student}: BLEU counts shared n-grams" in c.source for c in nb.cells)
         assert (workdir / "autograded" / student / "nmt" / "attention_heatmap.png").is_file()
 
 
@@ -93,7 +94,7 @@ def test_a_new_student_with_known_code_and_an_unchanged_class_execute_nothing(gr
         shutil.copy(workdir / "submitted" / "ada" / "nmt" / "nmt.ipynb", extra / "nmt.ipynb")
         again = {
             (r.student, r.assignment): r
-            for r in grade(workdir, profile="smoke", use_demo=False, only=["sentiment", "nmt"], jobs=2)
+            for r in grade(workdir=workdir, profile="smoke", only=["sentiment", "nmt"], jobs=2)
         }
         log = (workdir / "grading.log").read_text(encoding="utf-8")
         assert "(key" not in log, "nothing executed"
@@ -117,7 +118,7 @@ def test_hand_given_points_reach_grades_csv_and_feedback_and_survive_a_forced_re
     for force in (False, True):
         again = {
             (r.student, r.assignment): r
-            for r in grade(workdir, profile="smoke", use_demo=False, only=["sentiment", "nmt"], jobs=2, force=force)
+            for r in grade(workdir=workdir, profile="smoke", only=["sentiment", "nmt"], jobs=2, force=force)
         }
         ada = again[("ada", "nmt")]
         assert ada.score == before + 1.5 and ada.to_grade == 1, force
@@ -132,4 +133,5 @@ def test_hand_given_points_reach_grades_csv_and_feedback_and_survive_a_forced_re
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
         kept = gb.find_grade("answer_beam_width", "nmt", "nmt", "ada")
         assert kept.manual_score == 1.5 and not kept.needs_manual_grade, "unchanged answer: not re-flagged"
-    assert load_state(workdir)["rows"]["ada/nmt"]["key"] == load_state(workdir)["rows"]["ben/nmt"]["key"]
+    rows = load_state(workdir).rows
+    assert rows[RowId("ada", "nmt")].key == rows[RowId("ben", "nmt")].key

@@ -123,7 +123,7 @@ def test_publish_fetch_submit_collect_grade_return(tmp_path):
         == nbformat.read(alice.notebook, as_version=4).cells
     )
 
-    results = grade(course.workdir, profile="smoke", use_demo=False, only=[ASSIGNMENT])
+    results = grade(workdir=course.workdir, profile="smoke", only=[ASSIGNMENT])
     scores = {r.student: r.score for r in results if r.assignment == ASSIGNMENT}
     expected = read_expected("smoke")  # {(student, assignment): (score, status)} of the demo class
     assert scores == {"alice": expected["passes-all", ASSIGNMENT][0], "bob": 0}, results

@@ -8,6 +8,7 @@ reach 0.80 test accuracy and the NMT lab its BLEU floor.
 
 import csv
 import json
+import os
 import re
 from html.parser import HTMLParser
 
@@ -18,6 +19,7 @@ from nbgrader.api import Gradebook
 from coursegrader import table
 from coursegrader.course import ROOT
 from coursegrader.grade import grade
+from coursegrader.status import Kind, Status
 from coursekit import profiles
 from tests.support.leaks import leaked_lines
 
@@ -33,7 +35,7 @@ TODO_CHECKS = {
 
 def graded(tmp_path_factory, profile, demo_class="honest", jobs=1, memory=None, only=None):
     workdir = tmp_path_factory.mktemp(f"grade-{demo_class}-{profile}")
-    results = grade(workdir, profile=profile, use_demo=True, demo_class=demo_class, jobs=jobs, memory=memory, only=only)
+    results = grade(workdir=workdir, profile=profile, demo=demo_class, jobs=jobs, memory=memory, only=only)
     return workdir, {(r.student, r.assignment): r for r in results}
 
 
@@ -86,8 +88,9 @@ def test_demo_class_gets_exactly_its_expected_scores_and_statuses(request, profi
     assert not wrong, wrong
     rows = list(csv.DictReader((workdir / "grades.csv").read_text(encoding="utf-8").splitlines()))
     assert {(r["student_id"], r["assignment"]) for r in rows} == set(expected)
-    for student, assignment in results:
-        assert (workdir / "feedback" / student / assignment / f"{assignment}.html").exists()
+    for (student, assignment), r in results.items():
+        if not r.status.kind.absent:  # nothing handed in: nothing to give feedback on
+            assert (workdir / "feedback" / student / assignment / f"{assignment}.html").exists()
 
 
 @pytest.mark.parametrize("fixture", ["smoke", "hostile"])
@@ -181,7 +184,7 @@ def test_kernels_read_the_values_prepared_once_for_the_class(hostile):
 def test_patching_numpy_changes_no_verdict_and_is_flagged_for_review(hostile, smoke):
     workdir, results = hostile
     r = results[("patches-numpy", "sentiment")]
-    assert r.flagged and "numpy.mean" in r.status
+    assert r.flagged and r.status.kind is Kind.FLAGGED and "numpy.mean" in r.status.detail
     assert r.score == smoke[1][("passes-all", "sentiment")].score, "verdicts are computed outside the kernel"
     with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
         assert gb.find_submission_notebook("sentiment", "sentiment", "patches-numpy").flagged
@@ -202,7 +205,8 @@ ATTACKS = {
 def test_an_attack_on_the_grader_scores_no_more_than_the_honest_answer_with_the_same_mistake(attack, hostile, smoke):
     _, results = hostile
     honest = smoke[1][(ATTACKS[attack], "sentiment")]
-    assert results[(attack, "sentiment")].score <= honest.score
+    # the work is compared: the honest demo's dot-product hands in late (its term), the attacks do not
+    assert results[(attack, "sentiment")].score <= honest.score + honest.penalty
 
 
 def test_a_hidden_check_reports_the_type_of_an_exception_never_its_text(hostile):
@@ -222,7 +226,7 @@ def test_evidence_of_the_kernels_own_making_fails_and_is_flagged(hostile):
     _workdir, results = hostile
     r = results[("forges-evidence", "sentiment")]
     assert r.flagged and r.score == 0
-    assert "evidence handed out outside its check" in r.status and "more than once" in r.status
+    assert "evidence handed out outside its check" in r.status.detail and "more than once" in r.status.detail
 
 
 def test_the_graded_kernel_saw_no_test_label_and_said_so(hostile):
@@ -235,14 +239,46 @@ def test_the_graded_kernel_saw_no_test_label_and_said_so(hostile):
 
 def test_a_runaway_allocation_is_stopped_at_its_cap_while_the_others_finish(hostile):
     _workdir, results = hostile
-    assert results[("allocates-without-bound", "sentiment")].status == "out of memory in luong_attention"
+    assert results[("allocates-without-bound", "sentiment")].status == Status(Kind.OUT_OF_MEMORY, "luong_attention")
     finished = [r for r in results.values() if r.score and r.score > 0]
     assert len(finished) >= 6, "the other submissions graded beside it must finish normally"
 
 
+def test_a_kernel_past_a_limit_keeps_what_it_did_before_and_says_where_it_was_cut(hostile):
+    """Check that the disk, file, process and output limits stop a kernel in its cell, never the grader."""
+    workdir, results = hostile
+    limited = ["writes-everywhere", "makes-files-without-end", "threads-without-end", "floods-the-grader"]
+    assert all(results[(s, "sentiment")].status.kind.stopped for s in limited)
+    passed = {gid for gid, score in cell_scores(workdir, "writes-everywhere").items() if score > 0}
+    assert passed == TODO_CHECKS - {"test_accuracy_at_least_0_80", "top10_words_are_most_attended"}
+    for student in limited:
+        page = (workdir / "feedback" / student / "sentiment" / "sentiment.html").read_text()
+        assert "The grader stopped the kernel here" in page, student
+    log = (workdir / "grading.log").read_text()
+    grew = [int(n) for n in re.findall(r"the grader's memory grew by at most (\d+) MiB", log)]
+    assert grew and max(grew) < 1024, "the grader's memory stays bounded whatever a kernel sends"
+
+
+def test_a_daemon_a_submission_leaves_ends_with_its_kernel(hostile):
+    from coursegrader.demo.exhausts import DAEMON_MARKER
+
+    _workdir, results = hostile
+    assert results[("outlives-grading", "sentiment")].status == Status(Kind.OK)
+    left = [p for p in os.listdir("/proc") if p.isdigit() and _command_has(p, DAEMON_MARKER)]
+    assert not left, "a daemon started while grading outlived its kernel"
+
+
+def _command_has(pid: str, text: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return text.encode() in f.read()
+    except OSError:
+        return False
+
+
 def test_a_timeout_names_its_cell_and_still_gives_feedback_for_the_cells_before(hostile):
     workdir, results = hostile
-    assert results[("endless-loop", "sentiment")].status == "timed out in luong_output_shapes_and_dtypes"
+    assert results[("endless-loop", "sentiment")].status == Status(Kind.TIMED_OUT, "luong_output_shapes_and_dtypes")
     page = (workdir / "feedback" / "endless-loop" / "sentiment" / "sentiment.html").read_text()
     assert "did not run" in page and "CellTimeoutError" in page
 

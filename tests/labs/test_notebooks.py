@@ -1,11 +1,13 @@
 """Notebook hygiene: no committed outputs, well-formed graded cells, one student region."""
 
+import copy
 import json
 import re
 
 import pytest
 
 from coursegrader.cells import solution_cells, written_answer_cells
+from coursegrader.rebuild import rebuild
 from tests.support.notebook_cells import cells_by_id, load, tracked_notebooks
 
 ASSIGNMENTS = ["sentiment", "nmt", "nmt_luong"]
@@ -38,12 +40,36 @@ def test_grade_ids_are_unique(assignment):
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
 
 
+# Cells a student may edit besides the answers: each lab's scratch cell, and the Luong lab's choice of
+# variant (score function and RNN cell). They are neither graded nor answers: grading runs them as released.
+EDITABLE = {"sentiment": ["scratch"], "nmt": ["scratch"], "nmt_luong": ["choose_variant", "scratch"]}
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_every_cell_but_the_student_region_is_locked(assignment):
+def test_every_cell_but_the_answers_and_the_editable_cells_is_locked(assignment):
     nb = load(assignment)
     unlocked = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if not c.metadata["nbgrader"].get("locked")]
     solutions = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.metadata["nbgrader"].get("solution")]
-    assert unlocked == solutions
+    assert [g for g in unlocked if g not in solutions] == EDITABLE[assignment]
+    assert set(solutions) <= set(unlocked)
+    released = cells_by_id(load(assignment, "labs"))
+    for grade_id in EDITABLE[assignment]:
+        meta = released[grade_id].metadata
+        assert not meta["nbgrader"]["grade"] and not meta["nbgrader"]["solution"], grade_id
+        assert meta.get("editable", True) and meta.get("deletable", True), f"{grade_id} is read-only in JupyterLab"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_an_edit_of_an_editable_cell_never_reaches_grading(assignment):
+    """What the notebooks tell students: grading runs the scratch and variant cells as released."""
+    released = load(assignment, "labs")
+    submitted = copy.deepcopy(released)
+    for cell in submitted.cells:
+        if cell.metadata["nbgrader"]["grade_id"] in EDITABLE[assignment]:
+            cell.source = 'SCORE, CELL = "dot", "lstm"\nraise SystemExit("an experiment")'
+    rebuilt, warnings, missing = rebuild(submitted, released)
+    assert missing == [] and [c.source for c in rebuilt.cells] == [c.source for c in released.cells]
+    assert warnings == []  # following the notebook's own instructions costs no "warnings" status
 
 
 def test_sentiment_student_region_is_the_body_of_luong_attention_only():
@@ -78,8 +104,8 @@ WORKED_LAB_CHECKS = {
 
 
 WRITTEN_ANSWERS = {
-    "nmt": {"answer_beam_width": 2, "answer_early_stopping": 2},
-    "nmt_luong": {"answer_query": 2, "answer_input_feeding": 2},
+    "nmt": {"answer_beam_width": 2, "answer_bleu_vs_meaning": 2},
+    "nmt_luong": {"answer_dot_or_general": 2, "answer_attention_alignment": 2},
 }
 
 

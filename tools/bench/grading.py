@@ -94,9 +94,9 @@ def make_class(n: int, submitted: Path) -> dict[str, str]:
     return made
 
 
-def timed_grade(workdir: Path, use_demo: bool = False, **kwargs) -> tuple[float, list]:
+def timed_grade(workdir: Path, demo: str | None = None, **kwargs) -> tuple[float, list]:
     start = time.monotonic()
-    results = grade(workdir, force=True, use_demo=use_demo, **kwargs)
+    results = grade(workdir=workdir, force=True, demo=demo, **kwargs)
     return time.monotonic() - start, list(results)
 
 
@@ -242,7 +242,7 @@ def measure_workers(profile: str, jobs: int, split_threads: bool = True) -> dict
         os.environ["COURSEKIT_NO_THREAD_SPLIT"] = "1"
     try:
         with tempfile.TemporaryDirectory(prefix=f"bench-grade-{profile}-{jobs}-") as tmp:
-            seconds, results = timed_grade(Path(tmp), use_demo=True, profile=profile, only=["sentiment"], jobs=jobs)
+            seconds, results = timed_grade(Path(tmp), demo="honest", profile=profile, only=["sentiment"], jobs=jobs)
     finally:
         if saved is None:
             os.environ.pop("COURSEKIT_NO_THREAD_SPLIT", None)

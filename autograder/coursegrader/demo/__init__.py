@@ -11,6 +11,10 @@ it must get (score and status, per profile).
   with a fair grade (:mod:`.hostile`), and answers that attack the grader itself
   (:mod:`.attacks`). `make test` grades it in the smoke profile;
   `make grade DEMO=hostile` grades it by hand.
+
+A class may have a term (``autograder/demo/term/<class>/``: calendar, extensions, roster and
+hand-in times, :mod:`coursegrader.term`): the honest class's has a late hand-in, an extension
+and a student on the roster who handed nothing in.
 """
 
 from __future__ import annotations
@@ -22,11 +26,14 @@ from pathlib import Path
 import nbformat
 
 from ..cells import grade_id, reference_answer, solution_cell, solution_cells, written_answer_cells
-from ..course import DEMO, LABS, SOLUTIONS
+from ..course import DEMO, DEMO_RESULTS, LABS, SOLUTIONS
+from ..errors import ConfigurationError
 from .answers import HONEST_VARIANTS
+from .handed_in import stamp
 from .hostile import hostile_class
 
 CLASSES = ("honest", "hostile")
+MARKER = ".demo-class"  # in a submitted/ folder: it holds a demo class, which seed() may replace
 
 
 def honest_class(assignment: str, released) -> dict[str, dict[str, object]]:
@@ -65,13 +72,29 @@ def build(assignments: list[str], release_dir: Path = LABS, demo_dir: Path = DEM
                         (folder / file_name).write_text(content, encoding="utf-8")
                     else:
                         nbformat.write(content, folder / file_name)
+        stamp(root, class_name)  # when each one was handed in (the class's term)
         print(f"demo class {root}")
 
 
 def seed(submitted: Path, class_name: str = "honest", demo_dir: Path = DEMO) -> None:
-    """Copy a demo class into an nbgrader ``submitted/`` folder."""
+    """Copy a demo class into an nbgrader ``submitted/`` folder of its own.
+
+    The folder is replaced only when it is empty or holds a demo class already (a marker file
+    says so): real submissions are never deleted to make room for a demo.
+    """
     if class_name not in CLASSES:
-        raise ValueError(f"unknown demo class {class_name!r}; use one of {', '.join(CLASSES)}")
+        raise ConfigurationError(f"unknown demo class {class_name!r}; use one of {', '.join(CLASSES)}")
+    if submitted.exists() and any(submitted.iterdir()) and not (submitted / MARKER).is_file():
+        raise ConfigurationError(
+            f"{submitted} holds submissions that are not a demo class: a demo class is graded in a "
+            f"folder of its own (make grade DEMO={class_name} uses {demo_workdir(class_name)})"
+        )
     if submitted.exists():
         shutil.rmtree(submitted)
     shutil.copytree(demo_dir / class_name, submitted)
+    (submitted / MARKER).write_text(f"{class_name}\n", encoding="utf-8")
+
+
+def demo_workdir(class_name: str) -> Path:
+    """Where `make grade DEMO=<class>` grades a demo class: never the course's own folder."""
+    return DEMO_RESULTS / class_name

@@ -4,8 +4,9 @@ Each one is what a student who wants points without the work could hand in, in
 the answer cell of the sentiment lab, together with a layer that has a known
 mistake (or none). ``expected_scores.csv`` holds each at no more than the honest
 answer with the same mistake: the *dot* score (10 in smoke) or the reference
-(14 in smoke). They are aimed at the way grading used to work, with the checks
-inside the student's kernel, and at the way it works now.
+(14 in smoke), or flagged for a person's review where nothing can stop it (the test
+labels pasted into the answer). They aim both at checks that would run inside the
+student's kernel and at evidence judged outside it.
 """
 
 from __future__ import annotations
@@ -75,33 +76,7 @@ def _passing_probe(request, objects):
 
 _checks.run_probe = _passing_probe"""
 
-LABEL_ORACLE = """\
-# Answers every prediction of the test reviews from their labels, wherever it can find them.
-import gzip, io, os
-import pandas as pd
-from coursekit import ROOT, data as _data
-
-_labels_by_text = {}
-
-
-def _find_labels():
-    try:
-        test = _data.load_imdb()["test"]
-        if test.labels is not None:
-            return dict(zip(test.texts, test.labels))
-    except Exception:
-        pass
-    for folder in [ROOT / "data", _data.data_dir(), "/data", os.path.expanduser("~")]:
-        try:  # the raw file: its second half is the test set, labels included
-            frame = pd.read_csv(os.path.join(folder, _data.IMDB_FILE), keep_default_na=False)
-            known = frame.iloc[_data.IMDB_TRAIN_ROWS:]
-            if (known["sentiment"] != "").all():
-                return dict(zip(known["review"], (known["sentiment"] == "positive").astype(int)))
-        except Exception:
-            continue
-    return {}
-
-
+_ORACLE_HOOK = """\
 _real_call = keras.Model.__call__
 _oracle = {}
 
@@ -133,6 +108,95 @@ def _oracle_call(self, tokens, *args, **kwargs):
 
 
 keras.Model.__call__ = _oracle_call"""
+"""Answers the model's predictions from ``_find_labels()`` ({review text: label}), when it finds any."""
+
+LABEL_ORACLE = (
+    """\
+# Answers every prediction of the test reviews from their labels, wherever it can find them.
+import gzip, io, os
+import pandas as pd
+from coursekit import ROOT, data as _data
+
+_labels_by_text = {}
+
+
+def _find_labels():
+    try:
+        test = _data.load_imdb()["test"]
+        if test.labels is not None:
+            return dict(zip(test.texts, test.labels))
+    except Exception:
+        pass
+    for folder in [ROOT / "data", _data.data_dir(), "/data", os.path.expanduser("~")]:
+        try:  # the raw file: its second half is the test set, labels included
+            frame = pd.read_csv(os.path.join(folder, _data.IMDB_FILE), keep_default_na=False)
+            known = frame.iloc[_data.IMDB_TRAIN_ROWS:]
+            if (known["sentiment"] != "").all():
+                return dict(zip(known["review"], (known["sentiment"] == "positive").astype(int)))
+        except Exception:
+            continue
+    return {}
+
+
+"""
+    + _ORACLE_HOOK
+)
+
+ROW_ORDER_FINDER = """\
+# The graded kernel's reviews have no labels, but the bundle's file is sorted: negatives first,
+# in training and in test. Answers every test review from its row in the file the kernel reads,
+# and where a test review also occurs among the training reviews, from its label there.
+import os
+import pandas as pd
+from coursekit import data as _data
+
+
+def _find_labels():
+    frame = pd.read_csv(os.path.join(_data.data_dir(), _data.IMDB_FILE), keep_default_na=False)
+    test = frame["review"].iloc[_data.IMDB_TRAIN_ROWS:].tolist()
+    labels = {text: int(row >= len(test) // 2) for row, text in enumerate(test)}
+    train = frame.iloc[:_data.IMDB_TRAIN_ROWS]
+    seen = dict(zip(train["review"], (train["sentiment"] == "positive").astype(int)))
+    return {text: seen.get(text, label) for text, label in labels.items()}
+
+
+"""
+"""How the row-order attack finds its labels (tests/test_withheld_data.py runs it on both layouts)."""
+
+READS_ROW_ORDER = ROW_ORDER_FINDER + _ORACLE_HOOK
+
+_PASTES_TEST_LABELS = (
+    """\
+# Worked out at home, where the data has every label: the 25,000 test labels, one bit each, in the
+# order of the SHA-256 of their text (coursekit.data.grading_order: the graded kernel's order).
+import base64, hashlib
+from coursekit import data as _data
+
+_LABELS = "@TABLE@"
+
+
+def _find_labels():
+    texts = sorted(_data.load_imdb()["test"].texts, key=lambda text: hashlib.sha256(text.encode()).digest())
+    bits = np.unpackbits(np.frombuffer(base64.b64decode(_LABELS), np.uint8))[: len(texts)]
+    return dict(zip(texts, bits.tolist()))
+
+
+"""
+    + _ORACLE_HOOK
+)
+
+
+def pastes_test_labels() -> str:
+    """The answer of a student who pastes the test labels in: they have them all in student mode."""
+    import base64
+
+    import numpy as np
+
+    from coursekit import data
+
+    labels = data.imdb_test_in_grading_order().labels.astype(np.uint8)
+    return _PASTES_TEST_LABELS.replace("@TABLE@", base64.b64encode(np.packbits(labels).tobytes()).decode())
+
 
 _READ_SOURCES = '''\
 import base64, inspect, linecache, sys

@@ -4,8 +4,9 @@ Careless: a correct layer that makes Keras warn, a layer without the ``mask``
 parameter, edited and deleted checks, a misnamed, truncated or missing notebook,
 two notebooks, a deleted answer. Hostile: an endless loop, ``os._exit``,
 unbounded memory, reading secrets, writing into the bundle or into the values every
-kernel of the class shares, patching NumPy; and
-the answers of :mod:`.attacks`, which attack the grader itself.
+kernel of the class shares, patching NumPy; the answers of :mod:`.attacks`, which
+attack the grader itself; and those of :mod:`.exhausts`, which try to spend the
+machine or outlive their grading.
 """
 
 from __future__ import annotations
@@ -23,8 +24,17 @@ from .attacks import (
     LABEL_ORACLE,
     LEAKS_THROUGH_EXCEPTION,
     LEAKS_THROUGH_OUTPUT,
+    READS_ROW_ORDER,
     RESTORES_ITS_PATCH,
     REWRITES_GRADER_HELPERS,
+    pastes_test_labels,
+)
+from .exhausts import (
+    FLOODS_THE_GRADER,
+    MAKES_FILES_WITHOUT_END,
+    OUTLIVES_GRADING,
+    THREADS_WITHOUT_END,
+    WRITES_EVERYWHERE,
 )
 
 READS_SECRETS = """\
@@ -159,4 +169,12 @@ def hostile_class(assignment: str, released) -> dict[str, dict[str, object]]:
         "leaks-through-output": {name: with_answer(LEAKS_THROUGH_OUTPUT)},
         "forges-evidence": {name: with_answer(FORGES_EVIDENCE)},
         "injects-script": {name: with_answer(_prepend(INJECTS_SCRIPT, reference))},
+        "reads-row-order": {name: with_answer(_prepend(READS_ROW_ORDER, reference))},
+        "pastes-test-labels": {name: with_answer(_prepend(pastes_test_labels(), reference))},
+        # answers that try to spend the machine, or to outlive their grading
+        "writes-everywhere": {name: with_answer(WRITES_EVERYWHERE)},
+        "makes-files-without-end": {name: with_answer(_prepend(MAKES_FILES_WITHOUT_END, reference))},
+        "threads-without-end": {name: with_answer(THREADS_WITHOUT_END)},
+        "floods-the-grader": {name: with_answer(_prepend(FLOODS_THE_GRADER, reference))},
+        "outlives-grading": {name: with_answer(_prepend(OUTLIVES_GRADING, reference))},
     }

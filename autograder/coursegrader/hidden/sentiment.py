@@ -17,6 +17,12 @@ SCALE = 0.4
 
 
 def request_general_score(rng, settings) -> dict:
+    """Inputs drawn afresh when grading; fixed ones (``rng`` None) where the instructor runs the
+    solution notebook with the grader installed (:func:`coursekit.checks.check`)."""
+    if rng is None:
+        request = attention_request(None, 3, 6, 8, seed=2)
+        request["randomize"] = {"seed": 12345, "scale": SCALE}
+        return request
     batch, length, units = int(rng.integers(2, 5)), int(rng.integers(4, 9)), int(rng.integers(5, 11))
     request = attention_request(rng, batch, length, units, seed=0)
     request["randomize"] = {"seed": int(rng.integers(2**31)), "scale": SCALE}

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 
+from ..errors import ConfigurationError
 from .bwrap import bwrap_argv, bwrap_path
 
 MODES = ("auto", "require", "off")
@@ -55,7 +56,14 @@ def probe() -> tuple[bool, str]:
 def _probe(path: str) -> tuple[bool, str]:
     with tempfile.TemporaryDirectory() as work:
         argv = bwrap_argv(
-            ["true"], cwd=work, runtime_dir=work, readonly=[], devices=[], env={"PATH": "/usr/bin:/bin"}, bwrap=path
+            ["true"],
+            cwd=work,
+            runtime_dir=work,
+            readonly=[],
+            devices=[],
+            env={"PATH": "/usr/bin:/bin"},
+            bwrap=path,
+            tmpfs_size=2**20,  # the limited sandbox's mounts too (sized tmpfs, read-only /dev)
         )
         try:
             run = subprocess.run(argv, capture_output=True, text=True, timeout=30)
@@ -93,7 +101,7 @@ def decide(mode: str) -> tuple[bool, str]:
     if works:
         return True, "Student kernels run inside a bubblewrap sandbox (no network, read-only bundle)."
     if mode == "require":
-        raise RuntimeError(f"SANDBOX=require but the sandbox is unavailable: {reason}. {INSTALL_HINT}")
+        raise ConfigurationError(f"SANDBOX=require but the sandbox is unavailable: {reason}. {INSTALL_HINT}")
     return False, (
         "*" * 78 + f"\nWARNING: no sandbox on {platform.system()} {platform.release()}: "
         f"{reason}.\nStudent submissions run UNSANDBOXED, with the grader's rights "

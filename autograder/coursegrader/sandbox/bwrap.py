@@ -6,9 +6,13 @@ Inside, the kernel:
   files and, from the bundle, only the lab library ``coursekit/``, the data (with
   the held-out truth withheld while grading) and ``fonts/`` (not ``solutions/``,
   ``autograder/`` and the grader, ``.git``, other students, ``/root``...);
-* writes only its working directory (the notebook's folder) and a private
-  tmpfs ``/tmp`` (``HOME=/tmp``); symlinks and FIFOs it leaves in the working
-  directory are deleted when it ends, before the grader writes there;
+* writes only its working directory (the notebook's folder), its socket folder and a private
+  tmpfs ``/tmp`` (``HOME=/tmp``) and ``/dev/shm``, each tmpfs no larger than its disk limit
+  (``/dev`` itself is read-only); symlinks and FIFOs it leaves in the working directory are
+  deleted when it ends, before the grader writes there;
+* runs under resource limits it cannot raise, set inside its user namespace before the kernel
+  starts (:func:`rlimited`): no core dumps, no file larger than its disk limit, and, where no
+  pids cgroup can be had, ``RLIMIT_NPROC``;
 * has no network, its own user/PID/IPC/UTS/cgroup namespaces, no capabilities,
   no controlling terminal, and a cleared environment (a whitelist is passed in);
 * dies with the grader (``--die-with-parent``).
@@ -16,9 +20,11 @@ Inside, the kernel:
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -66,6 +72,41 @@ def bwrap_path() -> str | None:
     return shutil.which("bwrap")
 
 
+@functools.cache
+def supports_tmpfs_size(bwrap: str) -> bool:
+    """Whether this bubblewrap sizes a tmpfs (``--size``, bubblewrap 0.5 and later)."""
+    try:
+        shown = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "--size" in shown
+
+
+# Run inside the sandbox, by the kernel's own Python, just before it becomes the kernel: limits
+# set here cannot be raised by the kernel (that needs CAP_SYS_RESOURCE in the first user
+# namespace), and RLIMIT_NPROC set inside the kernel's own user namespace counts only the
+# processes of that namespace (Linux 5.14+), never the grader's. A value < 0 leaves a limit alone.
+_SET_RLIMITS = """\
+import os, resource, sys
+for kind, value in ((resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, int(sys.argv[1])),
+                    (resource.RLIMIT_NPROC, int(sys.argv[2]))):
+    hard = resource.getrlimit(kind)[1]
+    if value >= 0:
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(kind, (value, value))
+os.execvp(sys.argv[3], sys.argv[3:])
+"""
+
+
+def rlimited(kernel_cmd: list[str], file_size: int | None, processes: int | None) -> list[str]:
+    """``kernel_cmd`` started under limits it cannot raise: no core dump (a crashing kernel would
+    write its whole memory into the working folder), no file above ``file_size`` bytes (one
+    ``write`` can never go far past the disk limit), at most ``processes`` tasks (when given)."""
+    size = -1 if file_size is None else int(file_size)
+    procs = -1 if processes is None else int(processes)
+    return [sys.executable, "-I", "-S", "-c", _SET_RLIMITS, str(size), str(procs), *kernel_cmd]
+
+
 def gpu_device_paths(dev_dir: str = "/dev") -> list[str]:
     """Every NVIDIA device node under ``dev_dir`` (nvidia0..N, nvidiactl, nvidia-uvm,
     nvidia-uvm-tools, nvidia-modeset, nvidia-caps/*), sorted; [] without a GPU."""
@@ -89,6 +130,7 @@ def bwrap_argv(
     env: dict[str, str],
     bwrap: str = "bwrap",
     placed: dict[str, str] | None = None,
+    tmpfs_size: int | None = None,
 ) -> list[str]:
     """The full command line running ``kernel_cmd`` in the sandbox.
 
@@ -97,9 +139,12 @@ def bwrap_argv(
     at ``data/``);
     ``cwd`` and ``runtime_dir`` (connection file + ZMQ sockets) are bound
     read-write; ``devices`` are device nodes passed through (GPUs); ``env`` is
-    the kernel's whole environment. Only the system layout (which of /bin, /lib...
-    are symlinks) is read from the file system.
+    the kernel's whole environment. ``tmpfs_size``: the kernel's disk limit, which then
+    bounds ``/tmp`` and ``/dev/shm`` (when this bubblewrap can size a tmpfs) and makes ``/dev``
+    read-only. Only the system layout (which of /bin, /lib... are symlinks) is read from the
+    file system.
     """
+    sized = ["--size", str(tmpfs_size)] if tmpfs_size and supports_tmpfs_size(bwrap) else []
     argv = [
         bwrap,
         "--unshare-all",  # new user, PID, IPC, UTS, cgroup and network namespaces
@@ -119,7 +164,7 @@ def bwrap_argv(
         ("/usr", ["--ro-bind", "/usr", "/usr"]),  # system programs and libraries
         ("/proc", ["--proc", "/proc"]),  # a fresh procfs for the new PID namespace
         ("/dev", ["--dev", "/dev"]),  # null, zero, urandom, tty, private shm...
-        ("/tmp", ["--tmpfs", "/tmp"]),  # private scratch space, HOME
+        ("/tmp", [*sized, "--tmpfs", "/tmp"]),  # private scratch space, HOME
         # TensorFlow and glibc count CPUs and read cache sizes here:
         ("/sys/devices/system/cpu", ["--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]),
     ]
@@ -141,8 +186,12 @@ def bwrap_argv(
         mounts.append((inside, ["--ro-bind", real, inside]))
     mounts.append((cwd, ["--bind", cwd, cwd]))  # the notebook's folder
     mounts.append((runtime_dir, ["--bind", runtime_dir, runtime_dir]))  # connection file + sockets
+    if tmpfs_size:  # the tmpfs under /dev is writable and unbounded: a sized /dev/shm instead
+        mounts.append(("/dev/shm", [*sized, "--tmpfs", "/dev/shm"]))
     for _, args in sorted(mounts, key=lambda m: _depth(m[0])):  # sorted() is stable
         argv += args
+    if tmpfs_size:  # last: the mounts above need their mount points created in /dev
+        argv += ["--remount-ro", "/dev"]
 
     return [*argv, "--chdir", cwd, "--", *kernel_cmd]
 

@@ -3,7 +3,7 @@
 With ``memory_limit`` set, a kernel runs in its own cgroup capped at that much
 memory (cgroup v2 ``memory.max``, else the v1 memory controller): a runaway
 allocation gets only this kernel OOM-killed, never the grader or another
-worker's kernel. :func:`default_memory_limit` shares the machine between
+worker's kernel. :func:`coursegrader.machine.default_memory_limit` shares the machine between
 parallel workers; where no cgroup can be made (not root, no memory controller,
 macOS) kernels run uncapped and :func:`memory_cap_support` says why.
 (``RLIMIT_AS`` is no substitute: TensorFlow reserves far more address space
@@ -32,9 +32,7 @@ KiB = 1024
 GiB = KiB**3
 _UNITS = {"": 1, "K": KiB, "M": KiB**2, "G": KiB**3, "T": KiB**4}
 
-#: Memory kept for the grader (nbgrader, the gradebook, the OS) by :func:`default_memory_limit`.
-GRADER_RESERVE = 2 * GiB
-#: The smallest cap :func:`default_memory_limit` proposes (importing TensorFlow and a small
+#: The smallest cap :func:`coursegrader.machine.default_memory_limit` proposes (importing TensorFlow and a small
 #: Keras fit peak at about 330 MiB, file cache included).
 MIN_KERNEL_MEMORY = 1 * GiB
 
@@ -76,38 +74,6 @@ def format_size(size: int) -> str:
         if size % _UNITS[unit] == 0:
             return f"{size // _UNITS[unit]}{unit}"
     return f"{size // _UNITS['M']}M"
-
-
-def total_memory() -> int:
-    """The memory this grader may use, in bytes: the machine's (``/proc/meminfo``,
-    else ``os.sysconf``), or the grader's own cgroup limit when that is smaller."""
-    total = None
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    total = int(line.split()[1]) * KiB
-                    break
-    except (OSError, ValueError, IndexError):
-        pass
-    if total is None:
-        try:
-            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (ValueError, OSError, AttributeError):
-            raise RuntimeError("cannot tell how much memory this machine has") from None
-    own = _own_cgroup_limit()
-    return min(total, own) if own else total
-
-
-def default_memory_limit(jobs: int, total_bytes: int | None = None) -> str:
-    """A per-kernel cap for ``jobs`` kernels running side by side: the memory
-    (``total_bytes``, default :func:`total_memory`) minus 2 GiB for the grader,
-    shared evenly, at least 1 GiB; as a :func:`parse_size` string."""
-    if int(jobs) < 1:
-        raise ValueError(f"the number of parallel workers must be at least 1, not {jobs!r}")
-    total = total_memory() if total_bytes is None else int(total_bytes)
-    share = (total - GRADER_RESERVE) // int(jobs)
-    return format_size(max(share, MIN_KERNEL_MEMORY))
 
 
 class MemoryCapUnavailable(RuntimeError):
@@ -163,33 +129,35 @@ def _read(path: Path) -> str:
         return ""
 
 
-def _v2_memory_parent(start: Path, top: Path) -> Path | None:
-    """The nearest cgroup2 group from ``start`` up to ``top`` whose children get the memory
-    controller (enabling it there when allowed: not in a group that holds processes)."""
+def _v2_parent(start: Path, top: Path, controller: str = "memory") -> Path | None:
+    """The nearest cgroup2 group from ``start`` up to ``top`` whose children get ``controller``
+    (enabling it there when allowed: not in a group that holds processes)."""
     here = start
     while True:
-        if "memory" in _read(here / "cgroup.subtree_control").split():
+        if controller in _read(here / "cgroup.subtree_control").split():
             return here
-        if "memory" in _read(here / "cgroup.controllers").split():
+        if controller in _read(here / "cgroup.controllers").split():
             try:
-                (here / "cgroup.subtree_control").write_text("+memory")
+                (here / "cgroup.subtree_control").write_text(f"+{controller}")
             except OSError:
                 pass  # EBUSY (the group holds processes), EACCES...
-            if "memory" in _read(here / "cgroup.subtree_control").split():
+            if controller in _read(here / "cgroup.subtree_control").split():
                 return here
         if here == top or top not in here.parents:
             return None
         here = here.parent
 
 
-def find_cgroup_parent(mountinfo: str | None = None, proc_cgroup: str | None = None) -> tuple[int, Path]:
-    """``(cgroup version, folder)`` under which per-kernel memory cgroups are created:
-    cgroup v2 when a hierarchy with the memory controller is usable, else the cgroup v1
-    memory controller; the folder is the grader's own group (or its nearest usable
+def find_cgroup_parent(
+    mountinfo: str | None = None, proc_cgroup: str | None = None, controller: str = "memory"
+) -> tuple[int, Path]:
+    """``(cgroup version, folder)`` under which per-kernel cgroups with ``controller`` (memory,
+    pids) are created: cgroup v2 when a hierarchy with that controller is usable, else its
+    cgroup v1 hierarchy; the folder is the grader's own group (or its nearest usable
     ancestor), so the kernels stay inside whatever limits the grader itself has.
     Raises :class:`MemoryCapUnavailable` with the reason otherwise."""
     if not sys.platform.startswith("linux"):
-        raise MemoryCapUnavailable(f"memory caps need Linux cgroups; this is {platform.system()}")
+        raise MemoryCapUnavailable(f"{controller} caps need Linux cgroups; this is {platform.system()}")
     try:
         mountinfo = _read_text("/proc/self/mountinfo") if mountinfo is None else mountinfo
         proc_cgroup = _read_text("/proc/self/cgroup") if proc_cgroup is None else proc_cgroup
@@ -200,21 +168,21 @@ def find_cgroup_parent(mountinfo: str | None = None, proc_cgroup: str | None = N
     for fstype, point, root, _ in mounts:
         if fstype != "cgroup2":
             continue
-        if "memory" not in _read(Path(point) / "cgroup.controllers").split():
-            notes.append(f"the cgroup v2 hierarchy at {point} has no memory controller")
+        if controller not in _read(Path(point) / "cgroup.controllers").split():
+            notes.append(f"the cgroup v2 hierarchy at {point} has no {controller} controller")
             continue
         start = _below_mount(point, root, own.get(""))
-        parent = _v2_memory_parent(start, Path(point))
+        parent = _v2_parent(start, Path(point), controller)
         if parent is not None:
             return 2, parent
         notes.append(
-            f"no group from {start} up to {point} can give its children the memory "
+            f"no group from {start} up to {point} can give its children the {controller} "
             f"controller (a group holding processes cannot)"
         )
     for fstype, point, root, options in mounts:
-        if fstype == "cgroup" and "memory" in options:
-            return 1, _below_mount(point, root, own.get("memory"))
-    notes.append("no cgroup v1 memory controller is mounted")
+        if fstype == "cgroup" and controller in options:
+            return 1, _below_mount(point, root, own.get(controller))
+    notes.append(f"no cgroup v1 {controller} controller is mounted")
     raise MemoryCapUnavailable("; ".join(notes))
 
 
@@ -223,7 +191,7 @@ def _read_text(path: str) -> str:
         return f.read()
 
 
-def _own_cgroup_limit() -> int | None:
+def own_cgroup_limit() -> int | None:
     """The tightest memory limit on the cgroup this process is in (or its ancestors), if any."""
     try:
         mounts = _cgroup_mounts(_read_text("/proc/self/mountinfo"))
@@ -251,43 +219,18 @@ def _own_cgroup_limit() -> int | None:
     return min(limits) if limits else None
 
 
-class MemoryCap:
-    """A fresh cgroup with a memory limit for one kernel (see :meth:`create`).
+class KernelGroup:
+    """A cgroup made for one kernel: entered before the kernel exists (:meth:`wrap`), emptied
+    and deleted once it has ended (:meth:`remove`)."""
 
-    ``wrap(argv)`` makes the command enter the group before it runs; once the kernel
-    has ended, :meth:`oom_killed` tells whether the limit killed it and :meth:`remove`
-    deletes the group (reading the verdict first: it lives in the group's files).
-    """
+    def __init__(self, path: Path, version: int):
+        self.path, self.version = Path(path), version
 
-    def __init__(self, path: Path, version: int, limit: int):
-        self.path, self.version, self.limit = Path(path), version, limit
-
-    def __repr__(self) -> str:
-        return f"MemoryCap({str(self.path)!r}, v{self.version}, {format_size(self.limit)})"
-
-    @classmethod
-    def create(cls, limit: int, parent: tuple[int, Path] | None = None) -> MemoryCap:
-        """A new group capped at ``limit`` bytes (RAM plus swap) under ``parent``
-        (default :func:`find_cgroup_parent`). Raises :class:`MemoryCapUnavailable`."""
-        version, folder = find_cgroup_parent() if parent is None else parent
-        path = Path(folder) / f"{CGROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
-        try:
-            path.mkdir()
-        except OSError as err:
-            raise MemoryCapUnavailable(f"cannot create a cgroup in {folder}: {err.strerror or err}") from None
-        cap = cls(path, version, limit)
-        try:
-            if version == 2:
-                cap._write("memory.max", str(limit))
-                cap._write("memory.swap.max", "0", optional=True)  # no swapping past the cap
-                cap._write("memory.oom.group", "1", optional=True)  # an OOM kills the whole kernel
-            else:
-                cap._write("memory.limit_in_bytes", str(limit))
-                cap._write("memory.memsw.limit_in_bytes", str(limit), optional=True)  # RAM + swap
-        except OSError as err:
-            cap.remove(timeout=0)
-            raise MemoryCapUnavailable(f"cannot set a memory limit in {path}: {err.strerror or err}") from None
-        return cap
+    @staticmethod
+    def new_path(folder: Path) -> Path:
+        """A fresh group's path under ``folder``, naming this process (so that groups left by a
+        grader that was killed can be told from those of a live one: see ``sandbox.sweep``)."""
+        return Path(folder) / f"{CGROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
 
     def _write(self, name: str, value: str, optional: bool = False) -> None:
         target = self.path / name
@@ -301,22 +244,11 @@ class MemoryCap:
 
     def wrap(self, argv: list[str]) -> list[str]:
         """``argv`` run by a shell that first writes its own pid into the group, then
-        execs it: the same process, capped from its very first instruction."""
+        execs it: the same process, in the group from its very first instruction."""
         return ["/bin/sh", "-c", _ENTER_CGROUP, "sh", self.procs_file, *argv]
 
     def pids(self) -> list[int]:
         return [int(p) for p in _read(self.path / "cgroup.procs").split()]
-
-    def oom_killed(self, died: bool = True) -> bool:
-        """Whether the kernel memory cap killed a process in the group. ``died``: the
-        kernel has ended (used only by old cgroup v1 kernels without an OOM-kill count)."""
-        if self.version == 2:
-            return _counter(_read(self.path / "memory.events"), "oom_kill") > 0
-        control = _read(self.path / "memory.oom_control")
-        if re.search(r"^oom_kill\s", control, re.M):
-            return _counter(control, "oom_kill") > 0
-        failcnt = _read(self.path / "memory.failcnt").strip()
-        return died and failcnt.isdigit() and int(failcnt) > 0
 
     def remove(self, timeout: float = 5.0) -> bool:
         """Delete the group once its processes are gone; what is still in it after
@@ -335,11 +267,12 @@ class MemoryCap:
                 if killed or timeout == 0:
                     return False
                 killed = True
-                self._kill_all()
+                self.kill_all()
                 deadline = time.monotonic() + 2
             time.sleep(0.05)
 
-    def _kill_all(self) -> None:
+    def kill_all(self) -> None:
+        """SIGKILL every process in the group (the kernel and all it started)."""
         if (self.path / "cgroup.kill").exists():  # cgroup v2, Linux 5.14+
             try:
                 (self.path / "cgroup.kill").write_text("1")
@@ -349,6 +282,57 @@ class MemoryCap:
         for pid in self.pids():
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
+
+
+class MemoryCap(KernelGroup):
+    """A fresh cgroup with a memory limit for one kernel (see :meth:`create`).
+
+    ``wrap(argv)`` makes the command enter the group before it runs; once the kernel
+    has ended, :meth:`oom_killed` tells whether the limit killed it and :meth:`remove`
+    deletes the group (reading the verdict first: it lives in the group's files).
+    """
+
+    def __init__(self, path: Path, version: int, limit: int):
+        super().__init__(path, version)
+        self.limit = limit
+
+    def __repr__(self) -> str:
+        return f"MemoryCap({str(self.path)!r}, v{self.version}, {format_size(self.limit)})"
+
+    @classmethod
+    def create(cls, limit: int, parent: tuple[int, Path] | None = None) -> MemoryCap:
+        """A new group capped at ``limit`` bytes (RAM plus swap) under ``parent``
+        (default :func:`find_cgroup_parent`). Raises :class:`MemoryCapUnavailable`."""
+        version, folder = find_cgroup_parent() if parent is None else parent
+        path = cls.new_path(folder)
+        try:
+            path.mkdir()
+        except OSError as err:
+            raise MemoryCapUnavailable(f"cannot create a cgroup in {folder}: {err.strerror or err}") from None
+        cap = cls(path, version, limit)
+        try:
+            if version == 2:
+                cap._write("memory.max", str(limit))
+                cap._write("memory.swap.max", "0", optional=True)  # no swapping past the cap
+                cap._write("memory.oom.group", "1", optional=True)  # an OOM kills the whole kernel
+            else:
+                cap._write("memory.limit_in_bytes", str(limit))
+                cap._write("memory.memsw.limit_in_bytes", str(limit), optional=True)  # RAM + swap
+        except OSError as err:
+            cap.remove(timeout=0)
+            raise MemoryCapUnavailable(f"cannot set a memory limit in {path}: {err.strerror or err}") from None
+        return cap
+
+    def oom_killed(self, died: bool = True) -> bool:
+        """Whether the kernel memory cap killed a process in the group. ``died``: the
+        kernel has ended (used only by old cgroup v1 kernels without an OOM-kill count)."""
+        if self.version == 2:
+            return _counter(_read(self.path / "memory.events"), "oom_kill") > 0
+        control = _read(self.path / "memory.oom_control")
+        if re.search(r"^oom_kill\s", control, re.M):
+            return _counter(control, "oom_kill") > 0
+        failcnt = _read(self.path / "memory.failcnt").strip()
+        return died and failcnt.isdigit() and int(failcnt) > 0
 
 
 def _counter(text: str, name: str) -> int:

@@ -11,10 +11,13 @@ How it plugs into jupyter_client (8.x):
 * ``_async_pre_start_kernel`` is the one hook that sees the final kernel
   command, its ``cwd`` and its environment (the provisioner has just written
   the connection file and formatted the command): it wraps the command in bwrap.
-* The memory cgroup is entered before the kernel exists: the command becomes a
-  tiny shell that writes its own pid into the group's ``cgroup.procs`` and then
-  execs bwrap, so nothing runs uncapped even for an instant. The group is
+* The memory and pids cgroups are entered before the kernel exists: the command becomes a
+  tiny shell that writes its own pid into each group's ``cgroup.procs`` and then
+  execs bwrap, so nothing runs uncapped even for an instant. The groups are
   deleted when the kernel has ended, right after reading whether it was OOM-killed.
+* The disk limit sizes the sandbox's tmpfs mounts and caps any one file; the
+  total the kernel wrote is measured from outside (:meth:`written_places`, read by
+  :mod:`coursegrader.limits.watch`), like its processes (:meth:`process_limit_hit`).
 * Interrupts are sent as ``interrupt_request`` messages on the control channel
   (kernelspec ``interrupt_mode = "message"``). Signal mode cannot work here:
   jupyter_client signals the process group of the process it started, i.e.
@@ -31,11 +34,12 @@ import sys
 import tempfile
 from typing import ClassVar
 
-from jupyter_client.manager import AsyncKernelManager
-from traitlets import List, TraitError, Unicode, default, validate
+from traitlets import Integer, List, TraitError, Unicode, default, validate
 
 from coursekit import ROOT
 
+from ..limits.channels import CappedKernelManager
+from ..limits.usage import sandbox_pid, tasks_inside
 from . import INSTALL_HINT
 from .bwrap import (
     BUNDLE_READONLY,
@@ -47,12 +51,18 @@ from .bwrap import (
     bwrap_argv,
     bwrap_path,
     gpu_device_paths,
+    rlimited,
     sandbox_env,
 )
 from .cgroups import MemoryCap, MemoryCapUnavailable, _warn_uncapped_once, parse_size
+from .pids import ProcessCap, ProcessCapUnavailable
+
+#: How far past its disk limit one file or one tmpfs may grow: enough for the grader to see
+#: that the limit was passed, not enough to matter.
+OVERSHOOT = 2**20
 
 
-class SandboxedKernelManager(AsyncKernelManager):
+class SandboxedKernelManager(CappedKernelManager):
     """An AsyncKernelManager whose kernel runs inside bwrap (see the module docstring)."""
 
     extra_readonly = List(
@@ -73,23 +83,41 @@ class SandboxedKernelManager(AsyncKernelManager):
         "the kernel runs uncapped and memory_cap_problem says why.",
     )
 
+    disk_limit = Unicode(
+        "",
+        config=True,
+        help="Disk the kernel may write (working folder, socket folder, /tmp, /dev/shm together), "
+        "e.g. '1G'; '' for none. Sizes the sandbox's tmpfs mounts and caps any one file "
+        "(RLIMIT_FSIZE); the total is measured from outside (written_places).",
+    )
+    process_limit = Integer(
+        0,
+        config=True,
+        help="Processes and threads the kernel may have at once (cgroup pids.max; without a pids "
+        "controller RLIMIT_NPROC in its user namespace, see process_cap_problem); 0 for none.",
+    )
+
     _sandbox_dir: str | None = None
     _sandbox_cwd: str | None = None
     _cwd_specials: ClassVar[dict] = {}  # replaced per kernel, never mutated
     _memory_cap: MemoryCap | None = None
+    _process_cap: ProcessCap | None = None
     _oom: bool = False
+    _sandboxed_pid: int | None = None
     #: Why the current (or last) kernel runs without the requested ``memory_limit``; None
     #: when it is capped or no cap was asked for.
     memory_cap_problem: str | None = None
+    #: Why the current (or last) kernel's process limit is RLIMIT_NPROC instead of a pids cgroup.
+    process_cap_problem: str | None = None
 
-    @validate("memory_limit")
-    def _check_memory_limit(self, proposal) -> str:
+    @validate("memory_limit", "disk_limit")
+    def _check_size(self, proposal) -> str:
         value = proposal["value"].strip()
         if value:
             try:
                 parse_size(value)
             except ValueError as err:
-                raise TraitError(f"SandboxedKernelManager.memory_limit: {err}") from None
+                raise TraitError(f"SandboxedKernelManager.{proposal['trait'].name}: {err}") from None
         return value
 
     @property
@@ -111,8 +139,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         return self._oom
 
     def _process_running(self) -> bool:
-        process = getattr(self.provisioner, "process", None)  # LocalProvisioner's Popen
-        return process is not None and process.poll() is None
+        return self.is_running()
 
     @default("transport")
     def _default_transport(self) -> str:
@@ -184,6 +211,11 @@ class SandboxedKernelManager(AsyncKernelManager):
         env = sandbox_env(kw.get("env") or dict(os.environ), self.env_keep)
         readonly = self.readonly_paths(env)
         placed = self.placed_paths(env)
+        self._make_groups()
+        disk = parse_size(self.disk_limit) + OVERSHOOT if self.disk_limit else None
+        if disk or self.process_limit:
+            nproc = self.process_limit if self.process_limit and self._process_cap is None else None
+            kernel_cmd = rlimited(kernel_cmd, file_size=disk, processes=nproc)
         kernel_cmd = bwrap_argv(
             kernel_cmd,
             cwd=cwd,
@@ -193,8 +225,9 @@ class SandboxedKernelManager(AsyncKernelManager):
             devices=gpu_device_paths(),
             env=env,
             bwrap=bwrap,
+            tmpfs_size=disk,
         )
-        kernel_cmd = self._cap_memory(kernel_cmd)
+        kernel_cmd = self._enter_groups(kernel_cmd)
         kw["cwd"] = cwd
         # bwrap itself gets a minimal environment too (--clearenv hides it from the kernel anyway).
         kw["env"] = {"PATH": env["PATH"], "LANG": "C.UTF-8"}
@@ -202,36 +235,84 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     pre_start_kernel = _async_pre_start_kernel
 
-    def _cap_memory(self, kernel_cmd: list[str]) -> list[str]:
-        """``kernel_cmd`` entering a fresh capped cgroup, or unchanged without ``memory_limit``
-        or when no cgroup can be made (then ``memory_cap_problem`` says why)."""
-        self._release_memory_cap()  # a restart: the previous kernel's group
+    def _make_groups(self) -> None:
+        """A fresh capped memory group and pids group for the kernel about to start (either is
+        None without its limit or when no cgroup can be made; then ``*_cap_problem`` says why)."""
+        self._release_groups()  # a restart: the previous kernel's groups
         self._oom = False
-        self.memory_cap_problem = None
-        if not self.memory_limit:
-            return kernel_cmd
-        try:
-            self._memory_cap = MemoryCap.create(parse_size(self.memory_limit))
-        except MemoryCapUnavailable as err:
-            self.memory_cap_problem = str(err)
-            _warn_uncapped_once(self.log, self.memory_limit, str(err))
-            return kernel_cmd
-        self.log.debug("Sandbox: kernel memory capped at %s in %s", self.memory_limit, self._memory_cap.path)
-        return self._memory_cap.wrap(kernel_cmd)
+        self._sandboxed_pid = None
+        self.memory_cap_problem = self.process_cap_problem = None
+        if self.memory_limit:
+            try:
+                self._memory_cap = MemoryCap.create(parse_size(self.memory_limit))
+            except MemoryCapUnavailable as err:
+                self.memory_cap_problem = str(err)
+                _warn_uncapped_once(self.log, self.memory_limit, str(err))
+        if self.process_limit:
+            try:
+                self._process_cap = ProcessCap.create(self.process_limit, self._memory_cap)
+            except ProcessCapUnavailable as err:
+                self.process_cap_problem = str(err)  # RLIMIT_NPROC instead (rlimited); the grader said so once
 
-    def _release_memory_cap(self, died: bool = True) -> None:
-        """Record whether the cap killed the kernel, then delete its cgroup."""
+    def _enter_groups(self, kernel_cmd: list[str]) -> list[str]:
+        for group in (self._process_cap, self._memory_cap):  # the memory group is entered first
+            if group is not None:
+                kernel_cmd = group.wrap(kernel_cmd)
+        return kernel_cmd
+
+    def _cap_memory(self, kernel_cmd: list[str]) -> list[str]:
+        """``kernel_cmd`` entering fresh capped groups, or unchanged without limits or cgroups."""
+        self._make_groups()
+        return self._enter_groups(kernel_cmd)
+
+    def _release_groups(self, died: bool = True) -> None:
+        """Record whether the cap killed the kernel, then delete its cgroups."""
         cap, self._memory_cap = self._memory_cap, None
+        procs, self._process_cap = self._process_cap, None
         if cap is not None:
             self._oom = cap.oom_killed(died=died)
-            if not cap.remove():
-                self.log.warning("Sandbox: could not remove the kernel's cgroup %s", cap.path)
+        for group in (procs, cap):  # the pids group may live in the memory group (cgroup v2)
+            if group is not None and not group.remove():
+                self.log.warning("Sandbox: could not remove the kernel's cgroup %s", group.path)
+
+    def process_limit_hit(self) -> bool:
+        """Whether the kernel tried to have more processes and threads than ``process_limit``."""
+        if not self.process_limit:
+            return False
+        if self._process_cap is not None:
+            return self._process_cap.hit()
+        pid = self.sandboxed_pid()  # RLIMIT_NPROC: count from outside what runs inside
+        return pid is not None and tasks_inside(pid, stop_at=self.process_limit) >= self.process_limit
+
+    def sandboxed_pid(self) -> int | None:
+        """A process inside the sandbox's namespaces (its mounts are seen at /proc/<pid>/root)."""
+        if self._sandboxed_pid is None and self._process_running():
+            self._sandboxed_pid = sandbox_pid(self.provisioner.process.pid)
+        return self._sandboxed_pid
+
+    def written_places(self) -> tuple[list[str], list[str]]:
+        """Where the kernel can write: ``(folders on the grader's disks, its tmpfs mounts as
+        the grader sees them)``; the second is empty when the sandbox cannot be seen into."""
+        folders = [p for p in (self._sandbox_cwd, self._sandbox_dir) if p]
+        pid = self.sandboxed_pid()
+        tmpfs = [f"/proc/{pid}/root/tmp", f"/proc/{pid}/root/dev/shm"] if pid else []
+        return folders, tmpfs
+
+    def kill_now(self) -> None:
+        """Stop the kernel at once: a limit was passed (everything it started goes with it)."""
+        process = getattr(self.provisioner, "process", None)
+        if process is not None:
+            with contextlib.suppress(OSError):
+                process.kill()  # bwrap: its init and the whole PID namespace die with it
+        for group in (self._process_cap, self._memory_cap):
+            if group is not None:
+                group.kill_all()
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         alive = await self._async_is_alive()  # nbclient calls this after a crash too
-        # The kernel has ended (shut down, or died): its group goes, restarts get a new one.
-        self._release_memory_cap(died=not alive)
+        # The kernel has ended (shut down, or died): its groups go, restarts get new ones.
+        self._release_groups(died=not alive)
         if not restart:
             self._remove_sandbox_dir()
             if not alive:
@@ -262,6 +343,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     def __del__(self) -> None:
         super().__del__()
         self._remove_sandbox_dir()
-        if self._memory_cap is not None:
-            self._memory_cap.remove(timeout=0)
-            self._memory_cap = None
+        for name in ("_process_cap", "_memory_cap"):
+            group = getattr(self, name)
+            if group is not None:
+                group.remove(timeout=0)
+                setattr(self, name, None)
