@@ -21,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 
+import coursegrader.dispatch as dispatching
 import coursegrader.grade as grading
 from coursegrader.cells import solution_cell, written_answer_cells
 from coursegrader.course import DEMO
@@ -56,11 +57,11 @@ def make_distinct_class(n: int, submitted: Path) -> dict[str, Answer]:
 
 
 class _Timed:
-    """Times every call of ``coursegrader.grade.deliver`` (a student's feedback page and gradebook entry)."""
+    """Times every call of ``coursegrader.dispatch.deliver`` (a student's feedback page and gradebook entry)."""
 
     def __init__(self):
         self.calls: list[tuple[float, float]] = []
-        self.original = grading.deliver
+        self.original = dispatching.deliver
 
     def __call__(self, *args, **kwargs):
         wall, cpu = time.monotonic(), time.thread_time()
@@ -70,11 +71,11 @@ class _Timed:
             self.calls.append((time.monotonic() - wall, time.thread_time() - cpu))
 
     def __enter__(self):
-        grading.deliver = self
+        dispatching.deliver = self
         return self
 
     def __exit__(self, *exc):
-        grading.deliver = self.original
+        dispatching.deliver = self.original
 
 
 def grade_ours(workdir: Path, profile: str, jobs: int | None) -> dict:
@@ -84,7 +85,7 @@ def grade_ours(workdir: Path, profile: str, jobs: int | None) -> dict:
     try:
         with _Timed() as feedback:
             start = time.monotonic()
-            results = grading.grade(workdir, profile=profile, jobs=jobs, force=True)
+            results = grading.grade(workdir=workdir, profile=profile, jobs=jobs, force=True)
             wall = time.monotonic() - start
     finally:
         if saved is None:
