@@ -22,6 +22,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from .errors import ConfigurationError
+
 #: How long to wait for the first worker of a running scheduler, and of a cluster that dask-jobqueue
 #: starts as batch jobs (which may wait in the queue).
 WAIT_FOR_WORKERS, WAIT_FOR_JOBS = 120, 3600
@@ -64,12 +66,13 @@ def problems_here(root: str, sandbox: bool) -> list[str]:
 
 def refuse_unfit_workers(client, root: Path, workdir: Path, sandbox: bool, wait: float = WAIT_FOR_WORKERS) -> list[str]:
     """Check every worker of ``client`` (after waiting up to ``wait`` seconds for the first one);
-    raise SystemExit naming the unfit ones, else return their addresses. Workers that join later
+    raise :class:`ConfigurationError` naming the unfit ones, else return their addresses. Workers that join later
     are not asked here; each unit checks its worker again as it starts (:func:`problems_here`)."""
     try:
         client.wait_for_workers(1, timeout=wait)
     except TimeoutError:
-        raise SystemExit(f"No Dask worker joined the scheduler within {wait:.0f} s; nothing was graded") from None
+        why = f"No Dask worker joined the scheduler within {wait:.0f} s; nothing was graded"
+        raise ConfigurationError(why) from None
     token_file = Path(workdir) / ".work" / f"worker-check-{secrets.token_hex(8)}"
     token = secrets.token_hex(16)
     token_file.write_text(token, encoding="utf-8")
@@ -91,7 +94,7 @@ def refuse_unfit_workers(client, root: Path, workdir: Path, sandbox: bool, wait:
             unfit[address] = answer
     if unfit:
         lines = [f"  {address}: {'; '.join(why)}" for address, why in unfit.items()]
-        raise SystemExit(
+        raise ConfigurationError(
             f"Refusing to grade on this Dask cluster: {len(unfit)} of {len(answers)} worker(s) cannot grade "
             "as this machine does (nothing was graded):\n" + "\n".join(lines)
         )
