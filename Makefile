@@ -47,7 +47,8 @@ help: ## list the targets
 	@echo "           RESERVE=\"cores=50% memory=50%\"|none (left to students; default \$$COURSE_HUB_RESERVE)"
 	@echo "           make report: ONLY=bahdanau,luong-dot,... CELL=gru|lstm NO_RUN=1 (re-render only)"
 	@echo "           make bench: LAB=sentiment|nmt|nmt_luong (time to quality of one lab only)"
-	@echo "           make bench-grade: N=students (default 10), WORKERS=1 (also 1 vs 2 workers)"
+	@echo "           make bench-grade: N=students (default 16), BASELINE=checkout (the same class graded by"
+	@echo "           an older checkout with its own .venv, side by side), MIXED=N (the mixed class), WORKERS=1"
 	@echo "           make extend: STUDENT=id LAB=id and UNTIL=2026-10-14T23:59 or DAYS=n or HOURS=n (NOTE=why)"
 	@echo "           make roster: FILE=export.csv (ID_COLUMN=header); make export: LMS=canvas|moodle PENDING=blank"
 
@@ -120,9 +121,9 @@ bench: $(STAMP) ## speed: NMT step vs the classic code, then time to quality bef
 	$(PY) -m coursetools.bench.step
 	$(PY) -m coursetools.bench.quality $(if $(LAB),--lab $(LAB))
 
-bench-grade: $(STAMP) ## a generated class of N=10 graded as make grade does, against one at a time (~25 min)
-	$(PY) -m coursetools.bench.grading --class $(or $(N),10) --profile $(or $(filter-out auto,$(PROFILE)),cpu) \
-	  $(if $(WORKERS),--workers)
+bench-grade: $(STAMP) ## N=16 students whose answers all differ, + both NMT labs: phases, cost per answer (~1 h)
+	$(PY) -m coursetools.bench.grading --distinct $(or $(N),16) --profile $(or $(filter-out auto,$(PROFILE)),cpu) \
+	  $(if $(BASELINE),--baseline $(BASELINE)) $(if $(MIXED),--class $(MIXED)) $(if $(WORKERS),--workers)
 
 report: $(STAMP) ## run every lab (Bahdanau, 3 Luong scores, sentiment) into report/index.html
 	$(PY) -m coursetools.report --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) \

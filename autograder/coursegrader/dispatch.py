@@ -13,8 +13,11 @@ from __future__ import annotations
 import traceback
 
 from . import workers
+from .cluster import WAIT_FOR_JOBS, WAIT_FOR_WORKERS, refuse_unfit_workers
+from .course import ROOT
 from .deliver import deliver, fail
 from .plan import Plan, Unit
+from .prepare import Preparing
 from .results import Result, RowId
 from .schedule import Cores, expected_seconds, longest_first
 from .session import Session
@@ -48,10 +51,14 @@ def dispatch(session: Session, plan: Plan, state: GradingState, *, scheduler: st
         profile = session.chosen[u.assignment]
         expected[id(u)] = expected_seconds(u.assignment, profile, state.measured(u.assignment, profile.name))
     order = longest_first(plan.todo, expected)
-    if scheduler:
-        done = _on_dask(session, plan, state, order, scheduler, jobs or len(session.envs))
-    else:
-        done = _on_local_workers(session, plan, state, order, Cores(order, expected, workers=len(session.envs)))
+    preparing = Preparing(run, plan.todo)  # meanwhile, the longest units start
+    try:
+        if scheduler:
+            done = _on_dask(session, plan, state, order, scheduler, jobs or len(session.envs))
+        else:
+            done = _on_local_workers(session, plan, state, order, Cores(order, expected, workers=len(session.envs)))
+    finally:
+        preparing.join()
     for unit, results in zip(order, done):
         rows.update((r.row, r) for r in results)
         if results[0].status.kind is not Kind.GRADER_ERROR:
@@ -87,7 +94,11 @@ def _on_dask(session: Session, plan: Plan, state: GradingState, order: list[Unit
     def finish(unit: Unit, spec: dict, outcome: dict) -> list[Result]:
         return deliver_unit(session, plan, state, unit, *collect(spec, outcome, run))
 
-    return workers.run_dask(order, scheduler, jobs, make_spec=spec_of, finish=finish, report=_line)
+    def check(client) -> None:
+        wait = WAIT_FOR_JOBS if scheduler in ("slurm", "pbs") else WAIT_FOR_WORKERS
+        refuse_unfit_workers(client, ROOT, run.workdir, run.sandbox, wait)
+
+    return workers.run_dask(order, scheduler, jobs, make_spec=spec_of, finish=finish, report=_line, check=check)
 
 
 def _line(results: list[Result]) -> str:

@@ -31,6 +31,8 @@ from . import limits as limits_table
 from .cells import META, grade_id
 from .limits.channels import CappedKernelManager
 from .limits.watch import Breach, Watcher, breach
+from .prepare import link_into, ready
+from .timing import Clock
 from .withhold import withheld_data_dir
 
 
@@ -53,6 +55,9 @@ class GradeExecute(Execute):
     ).tag(config=True)
     notebook_timeout = Integer(
         None, allow_none=True, help="seconds for the whole notebook (0: no limit; None: the lab's profile's)"
+    ).tag(config=True)
+    shared_dir = Unicode(
+        "", help="the values every kernel of the assignment shares, prepared once (coursegrader.prepare)"
     ).tag(config=True)
     sandbox = Unicode(
         "auto",
@@ -155,11 +160,13 @@ class GradeExecute(Execute):
         start = time.monotonic()
         limit = self._notebook_limit or float("inf")
         handoff = tempfile.mkdtemp(prefix="coursekit-requests-")
+        clock = Clock(record.setdefault("timing", {}), pid=self._kernel_pid)
         try:
             with self.setup_kernel(env=self.kernel_env(record, handoff)):
-                stopped = self._run_cells(resources, start, limit)
+                stopped = self._run_cells(resources, start, limit, clock)
         finally:
             shutil.rmtree(handoff, ignore_errors=True)
+            clock.lap("kernel_shutdown")
         record["stopped"] = stopped
         record["seconds"] = round(time.monotonic() - start, 1)
         return self.nb, self.resources
@@ -175,18 +182,28 @@ class GradeExecute(Execute):
 
     def kernel_env(self, record: dict, folder: str) -> dict[str, str]:
         """The kernel's environment: the grader's requests (a file in ``folder``, read-only in the
-        sandbox) and the data with the held-out truth withheld, instead of ``data/``."""
+        sandbox), beside them the values every kernel of the class shares if they are ready
+        (:mod:`coursegrader.prepare`), and the data with the held-out truth withheld, instead of ``data/``."""
         path = os.path.join(folder, "requests.json")
         with open(path, "w", encoding="utf-8") as f:
             json.dump({"nonce": record.get("evidence_nonce", ""), "requests": record.get("requests", {})}, f)
+        if ready(self.shared_dir):
+            link_into(self.shared_dir, folder)
+            record.setdefault("timing", {})["prepared"] = True  # for the benchmark
         os.chmod(folder, 0o755)
         return {**os.environ, REQUESTS_VAR: path, DATA_ENV: str(withheld_data_dir())}
 
-    def _run_cells(self, resources, start: float, limit: float) -> dict | None:
-        """Run the code cells in order; why it stopped early (time-out, limit, dead kernel), or None."""
+    def _kernel_pid(self) -> int | None:
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return getattr(process, "pid", None)
+
+    def _run_cells(self, resources, start: float, limit: float, clock: Clock) -> dict | None:
+        """Run the code cells in order; why it stopped early (time-out, limit, dead kernel), or None.
+        ``clock`` times the kernel's start and every cell (for the benchmark; it decides nothing)."""
         stopped, last = None, None
         info = self.wait_for_reply(self.kc.kernel_info())
         self.nb.metadata["language_info"] = info["content"]["language_info"]
+        clock.lap("kernel_start")
         with Watcher(self.km, self.kc, self.limits) as watcher:
             for index, cell in enumerate(self.nb.cells):
                 if cell.cell_type != "code":
@@ -207,7 +224,8 @@ class GradeExecute(Execute):
                 self._cell_timeout = int(max(1, min(self._cell_limit or remaining, remaining)))
                 last = (cell, index)
                 try:
-                    self.preprocess_cell(cell, resources, index)
+                    with clock.cell(cell_label(cell, index)):
+                        self.preprocess_cell(cell, resources, index)
                 except DeadKernelError:
                     stopped = self._why_dead(cell, index, watcher.breach)
                     break

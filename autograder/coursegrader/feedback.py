@@ -25,7 +25,9 @@ markup comes from the templates.
 from __future__ import annotations
 
 import copy
+import functools
 import html
+import json
 import re
 from pathlib import Path
 from typing import ClassVar
@@ -34,7 +36,9 @@ import nbformat
 from jinja2 import pass_context
 from mistune import HTMLRenderer
 from nbconvert import HTMLExporter
+from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath, MathBlockParser, MathInlineParser
+from nbconvert.filters.strings import clean_html
 
 from coursekit.mathml import latex_to_mathml
 
@@ -129,10 +133,24 @@ class _MathMLRenderer(IPythonRenderer):
 
 
 class FeedbackExporter(HTMLExporter):
-    """nbconvert's HTML exporter with the feedback templates and markdown math as MathML."""
+    """nbconvert's HTML exporter with the feedback templates and markdown math as MathML.
+
+    Every student of a class gets a page of the same locked cells (every student sharing a run,
+    of the same outputs too), so the two costly steps per cell, highlighting code and sanitizing
+    HTML, are kept by their exact input for the process: the same input, the same bytes out."""
 
     def __init__(self, **kw):
         super().__init__(template_name="feedback", extra_template_basedirs=[str(TEMPLATES)], theme="light", **kw)
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        info = nb.metadata.get("language_info", {})
+        lexer = info.get("pygments_lexer", info.get("name", None))  # as nbconvert chooses it
+        self.filters = {**self.filters, "highlight_code": functools.partial(_highlight, lexer)}
+        return super().from_notebook_node(nb, resources, **kw)
+
+    def default_filters(self):
+        for name, function in super().default_filters():
+            yield name, _clean_html if name == "clean_html" else function
 
     @pass_context
     def markdown2html(self, context, source):
@@ -149,6 +167,21 @@ class FeedbackExporter(HTMLExporter):
         return MarkdownWithMath(renderer=renderer, block=_BlockParser(), inline=_InlineParser(hard_wrap=False)).render(
             source
         )
+
+
+@functools.lru_cache(maxsize=8192)
+def _clean_html(element):
+    return clean_html(element)
+
+
+@functools.lru_cache(maxsize=8192)
+def _highlight_cached(lexer, source: str, language, metadata: str) -> str:
+    return Highlight2HTML(pygments_lexer=lexer)(source, language, json.loads(metadata))
+
+
+def _highlight(lexer, source, language=None, metadata=None):
+    """Code highlighted as nbconvert highlights it, kept by input."""
+    return _highlight_cached(lexer, source, language, json.dumps(metadata, sort_keys=True, default=str))
 
 
 # ---------------------------------------------------------------- the page's data

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -46,30 +47,52 @@ def nbgrader(
     timeout: float | None = None,
     log: Path | None = None,
     env: dict[str, str] | None = None,
+    usage: dict | None = None,
 ) -> tuple[int | None, float]:
     """Run one nbgrader command; return (exit code or None on timeout, seconds).
 
     The command runs in its own process group so that a timeout also stops the
     Jupyter kernel it started, and dies with the thread that started it (:mod:`coursegrader.tether`),
-    so that a grader killed outright leaves nothing running.
+    so that a grader killed outright leaves nothing running. ``usage["cpu"]`` gets the CPU seconds
+    of the command and the processes it waited for (its kernel among them).
     """
-    cmd = tether.command(os.getpid(), [sys.executable, "-m", "nbgrader", *args])
+    cmd = tether.command(os.getpid(), [sys.executable, "-m", "coursegrader.run_nbgrader", *args])
     out = open(log, "a", encoding="utf-8") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
             cmd, env=nbgrader_env(profile, env), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-        try:
-            code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            code = None
+        code = _wait(proc, timeout, {} if usage is None else usage)
     finally:
         if log:
             out.close()
     return code, time.monotonic() - start
+
+
+def _wait(proc: subprocess.Popen, timeout: float | None, usage: dict) -> int | None:
+    """``proc``'s exit code (None if it ran past ``timeout`` and was killed), reaped with
+    ``os.wait4`` for its resource usage, which ``Popen.wait`` does not give."""
+    found: dict = {}
+
+    def reap() -> None:
+        try:
+            _, status, rusage = os.wait4(proc.pid, 0)
+        except ChildProcessError:  # reaped elsewhere after all: the code is Popen's to tell
+            found["code"] = proc.wait()
+            return
+        found["code"] = os.waitstatus_to_exitcode(status)
+        usage["cpu"] = round(rusage.ru_utime + rusage.ru_stime, 2)
+
+    reaper = threading.Thread(target=reap, daemon=True)
+    reaper.start()
+    reaper.join(timeout)
+    late = reaper.is_alive()
+    if late:
+        os.killpg(proc.pid, signal.SIGKILL)
+        reaper.join()
+    proc.returncode = found["code"]  # reaped here: Popen must not wait for it again
+    return None if late else found["code"]
 
 
 def generate(assignment: str, db: Path, log: Path) -> None:

@@ -22,6 +22,7 @@ from coursekit.checks import Check, catalog, evidence
 
 from . import hidden
 from .cells import META, grade_id, is_check
+from .timing import phase
 
 
 def find_check(assignment: str, gid: str) -> tuple[Check | None, bool]:
@@ -69,6 +70,7 @@ class DrawRequests(NbGraderPreprocessor):
         assignment = resources["nbgrader"]["assignment"]
         gids = [grade_id(c) for c in nb.cells if is_check(c)]
         record = nb.metadata.setdefault(META, {})
-        record["requests"] = evidence.encode(draw(assignment, gids, lab_settings(assignment)))
-        record["evidence_nonce"] = secrets.token_hex(16)
+        with phase(record, "requests"):
+            record["requests"] = evidence.encode(draw(assignment, gids, lab_settings(assignment)))
+            record["evidence_nonce"] = secrets.token_hex(16)
         return nb, resources

@@ -38,6 +38,7 @@ from .status import Kind, Status
 from .status import stopped as stopped_status
 from .tamper import integrity_problems, stdout_text
 from .text import first_line
+from .timing import phase
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
@@ -140,6 +141,10 @@ class ComputeVerdicts(NbGraderPreprocessor):
     """Every graded cell's verdict from its evidence (runs after GradeExecute, before SaveAutoGrades)."""
 
     def preprocess(self, nb, resources):
+        with phase(nb.metadata.setdefault(META, {}), "verdicts"):
+            return self._judge_all(nb, resources)
+
+    def _judge_all(self, nb, resources):
         assignment = resources["nbgrader"]["assignment"]
         record = nb.metadata.setdefault(META, {})
         stopped, missing = record.get("stopped"), record.get("answer_missing")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import secrets
 import sys
 import threading
 import time
@@ -171,16 +172,35 @@ def dask_client(scheduler: str, jobs: int):
     return Client(scheduler)
 
 
-def run_dask(items: list, scheduler: str, jobs: int, make_spec: Callable, finish: Callable, report: Callable) -> list:
-    """Run the unit of work of every item on a Dask cluster; ``finish`` merges each result here."""
+def run_dask(
+    items: list,
+    scheduler: str,
+    jobs: int,
+    make_spec: Callable,
+    finish: Callable,
+    report: Callable,
+    check: Callable | None = None,
+) -> list:
+    """Run the unit of work of every item on a Dask cluster; ``finish`` merges each result here.
+
+    ``check(client)`` runs first and may refuse the cluster (:mod:`coursegrader.cluster`). Dask
+    runs a unit again when the worker running it is lost (up to its ``allowed-failures``); the
+    unit's later attempt works in a folder of its own (:func:`coursegrader.unit.run_unit`), only
+    the result that Dask hands back is merged, once, and its rows say that it ran again.
+    """
     from distributed import as_completed
 
     from .unit import run_unit
 
     client = dask_client(scheduler, jobs)
     try:
+        if check is not None:
+            check(client)
         specs = [make_spec(item) for item in items]
-        futures = {client.submit(run_unit, spec, pure=False, key=f"grade-{i}"): i for i, spec in enumerate(specs)}
+        run_id = secrets.token_hex(4)  # a long-lived scheduler keeps keys: never reuse another run's
+        futures = {
+            client.submit(run_unit, spec, pure=False, key=f"grade-{run_id}-{i}"): i for i, spec in enumerate(specs)
+        }
         progress = Progress(len(items), 0)
         results: list = [None] * len(items)
         for future in as_completed(futures):
@@ -190,8 +210,14 @@ def run_dask(items: list, scheduler: str, jobs: int, make_spec: Callable, finish
             except Exception as err:  # noqa: BLE001 - the worker died or raised: this submission only
                 outcome = {"code": None, "seconds": 0.0, "error": f"{type(err).__name__}: {err}"}
             results[i] = finish(items[i], specs[i], outcome)
+            for earlier in outcome.get("earlier") or ():
+                for result in results[i]:
+                    result.warnings.append(RAN_AGAIN.format(worker=earlier))
             progress.done(0, report(results[i]))
         progress.close()
         return results
     finally:
         client.close()
+
+
+RAN_AGAIN = "graded again: the Dask worker {worker} was lost while grading it, and another worker ran it again"

@@ -84,7 +84,10 @@ def probe_review_logits(request: dict, objects: dict) -> dict:
 
     def predict():
         tokens = np.asarray(objects["tokens"])[np.asarray(request["indices"], int)]
-        forward = tf.function(lambda t: model(t, training=False)[0], reduce_retracing=True)
+        # One trace for every batch, the last, shorter one included (tracing the model costs more
+        # than a batch of predictions).
+        shape = tf.TensorSpec([None, *tokens.shape[1:]], tf.as_dtype(tokens.dtype))
+        forward = tf.function(lambda t: model(t, training=False)[0], input_signature=[shape])
         return np.concatenate(
             [np.asarray(forward(tokens[i : i + step]), "float32").reshape(-1) for i in range(0, len(tokens), step)]
         )

@@ -7,6 +7,7 @@ reach 0.80 test accuracy and the NMT lab its BLEU floor.
 """
 
 import csv
+import json
 import os
 import re
 from html.parser import HTMLParser
@@ -158,6 +159,26 @@ def test_a_sandboxed_submission_reads_no_secret_and_writes_nothing_into_the_bund
     ]
     assert not written
     assert "WROTE into " + str(ROOT) not in cell_output(workdir, "writes-into-bundle", "sentiment", "luong_attention")
+
+
+def test_a_submission_cannot_change_the_values_the_grader_prepared_for_every_kernel(hostile):
+    workdir, _results = hostile
+    out = cell_output(workdir, "poisons-shared-values", "sentiment", "luong_attention")
+    lines = out.strip().splitlines()
+    assert len(lines) >= 3 and all(line.startswith("could not write") for line in lines), out
+    cache = ROOT / "autograder" / ".cache"
+    assert not (cache / "planted.json").exists()
+    for kept in cache.glob("shared-sentiment-*/imdb_kept_texts.json"):
+        assert all(item["strings"] for item in json.loads(kept.read_text(encoding="utf-8"))["items"])
+
+
+def test_kernels_read_the_values_prepared_once_for_the_class(hostile):
+    workdir, _results = hostile
+    timings = [
+        json.loads(path.read_text(encoding="utf-8"))["record"].get("timing", {})
+        for path in (workdir / ".results").glob("*/outcome.json")
+    ]
+    assert any(t.get("prepared") for t in timings), "units after the first ones read the prepared values"
 
 
 def test_patching_numpy_changes_no_verdict_and_is_flagged_for_review(hostile, smoke):

@@ -11,6 +11,13 @@
   student: the time a one-at-a-time ``nbgrader autograde`` needs per submission, times
   N. From the measured seconds per distinct run it extrapolates the class of 150.
 
+* **Every answer distinct** (``--distinct N``, what ``make bench-grade`` runs): N students
+  who each wrote their own sentiment layer (:mod:`coursetools.bench.distinct`), plus both NMT
+  labs, graded as ``make grade`` does; the phases of one graded answer
+  (:mod:`coursetools.bench.phases`), the cost per distinct answer, the extrapolation to 150
+  such students, and, with ``--baseline CHECKOUT``, the same class graded by the previous
+  code in the same run, as a ratio, with every score compared.
+
 Every measurement grades into a fresh folder with FORCE, so nothing is reused.
 """
 
@@ -20,6 +27,7 @@ import argparse
 import copy
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +39,9 @@ from coursegrader.course import DEMO
 from coursegrader.demo import HONEST_VARIANTS
 from coursegrader.grade import grade
 from coursegrader.state import load_state
+
+from . import distinct
+from .phases import print_phases
 
 LABS = ("sentiment", "nmt", "nmt_luong")
 # the share of a class in each kind of sentiment hand-in (the rest copy someone's own answer)
@@ -160,6 +171,71 @@ def print_class(run: dict, estimate: dict) -> None:
     )
 
 
+def print_distinct(run: dict, checkout: Path | None) -> None:
+    """Scores against what each answer deserves (and the previous code's), the phases, the costs."""
+    n, profile, answers, ours = run["n"], run["profile"], run["answers"], run["ours"]
+    print(f"\nThe class where every sentiment answer differs: {n} students x 3 labs, profile {profile}")
+    wrong = [
+        f"  {s}: {ours['rows'][(s, 'sentiment')].score:g}, deserves {a.expected(profile):g} ({a.why})"
+        for s, a in answers.items()
+        if ours["rows"][(s, "sentiment")].score != a.expected(profile)
+    ]
+    print(f"  {n - len(wrong)} of {n} sentiment answers got exactly the score they deserve")
+    print("\n".join(wrong))
+    previous = run["previous"]
+    if previous is not None:
+        differ = [
+            f"  {s} {lab}: {r.score:g} here, {previous['rows'][(s, lab)]['score']} with the previous code"
+            for (s, lab), r in ours["rows"].items()
+            if (s, lab) not in previous["rows"] or float(previous["rows"][(s, lab)]["score"] or "nan") != r.score
+        ]
+        print(f"  every score the same as the previous code's: {'yes' if not differ else 'NO'}")
+        print("\n".join(differ))
+    print_phases(
+        "One graded sentiment answer, phase by phase (median over the correct answers; CPU: the kernel's, "
+        "then the nbgrader process's):",
+        run["phases"],
+        {"feedback page, gradebook entry (grader, per student)": _median_pair(run["feedback"])},
+    )
+    rows = [("this code", ours["wall"], distinct.extrapolate(ours["wall"], run["unit_seconds"]))]
+    if previous is not None:
+        label = f"previous code ({_revision(checkout)})"
+        rows.append((label, previous["wall"], distinct.extrapolate(previous["wall"], previous["unit_seconds"])))
+    head = f"{'grading the class':34s} {'wall':>9s} {'per distinct answer':>20s}"
+    print(f"\n{head} {'150 distinct + both NMT labs':>29s}")
+    for label, wall, e in rows:
+        print(f"{label:34s} {wall / 60:7.1f} m {e['per_answer']:18.1f} s {e['hours']:27.2f} h")
+    if previous is not None:
+        print(f"{'previous / this (same class, one run)':34s} {previous['wall'] / ours['wall']:8.2f}x")
+    print(
+        f"  (per distinct answer: the mean sentiment run over the unit-seconds per second the workers achieved, "
+        f"{rows[0][2]['rate']:.2f} here; prepared once for the class: {run.get('prepared', '-')})"
+    )
+    cpu = distinct.cpu_estimate(run["unit_cpu"], _median_pair(run["feedback"])[1] or 0.0)
+    if cpu is not None:
+        print(
+            f"  CPU of this code: {cpu['per_answer']:.1f} s per distinct sentiment answer (kernel, nbgrader process; "
+            f"mean), {cpu['nmt']:.0f} s for both NMT labs; on an idle {cpu['cores']}-core machine that keeps every "
+            f"core busy, 150 distinct answers + both NMT labs would take at least {cpu['hours']:.2f} h"
+        )
+
+
+def _median_pair(pairs: list[tuple[float, float]]) -> tuple[float, float | None]:
+    if not pairs:
+        return 0.0, None
+    walls, cpus = sorted(p[0] for p in pairs), sorted(p[1] for p in pairs)
+    return walls[len(walls) // 2], cpus[len(cpus) // 2]
+
+
+def _revision(checkout: Path | None) -> str:
+    try:
+        return subprocess.run(
+            ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return str(checkout)
+
+
 def measure_workers(profile: str, jobs: int, split_threads: bool = True) -> dict:
     saved = os.environ.get("COURSEKIT_NO_THREAD_SPLIT")
     if not split_threads:
@@ -206,6 +282,16 @@ def main(argv=None) -> None:
         metavar="N",
         help="grade a generated class of N students (all three labs)",
     )
+    parser.add_argument(
+        "--distinct", type=int, default=None, metavar="N", help="grade a class of N students whose answers all differ"
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="CHECKOUT",
+        help="also grade the --distinct class with the grader of this checkout (with its own .venv)",
+    )
     parser.add_argument("--profile", default="cpu", help="profile of the class run (default cpu)")
     parser.add_argument("--jobs", type=int, default=None, help="workers for the class run (default: make grade's)")
     parser.add_argument(
@@ -224,6 +310,8 @@ def main(argv=None) -> None:
                 measure_workers(profile, 2, split_threads=False),
             ]
         print_workers(rows)
+    if args.distinct:
+        print_distinct(distinct.run(args.distinct, args.profile, args.jobs, args.baseline), args.baseline)
     if args.students:
         run = class_run(args.students, args.profile, args.jobs)
         print_class(run, extrapolate(run))

@@ -3,9 +3,10 @@
 Careless: a correct layer that makes Keras warn, a layer without the ``mask``
 parameter, edited and deleted checks, a misnamed, truncated or missing notebook,
 two notebooks, a deleted answer. Hostile: an endless loop, ``os._exit``,
-unbounded memory, reading secrets, writing into the bundle, patching NumPy; the
-answers of :mod:`.attacks`, which attack the grader itself; and those of
-:mod:`.exhausts`, which try to spend the machine or outlive their grading.
+unbounded memory, reading secrets, writing into the bundle or into the values every
+kernel of the class shares, patching NumPy; the answers of :mod:`.attacks`, which
+attack the grader itself; and those of :mod:`.exhausts`, which try to spend the
+machine or outlive their grading.
 """
 
 from __future__ import annotations
@@ -67,6 +68,23 @@ for folder in [ROOT / "solutions" / "sentiment", ROOT / "labs" / "sentiment", RO
         print("WROTE into", folder)
     except OSError as err:
         print("could not write into", folder, type(err).__name__)"""
+
+POISONS_SHARED_VALUES = """\
+# Tries to change what the other students' kernels read: the cleaned reviews the grader computed
+# once for the whole class (this kernel's read-only copy, next to its request file, and the cache).
+import os, pathlib
+from coursekit import ROOT
+handed = pathlib.Path(os.environ.get("COURSEKIT_EVIDENCE", "/nonexistent")).parent / "shared"
+targets = [handed / "imdb_kept_texts.json", handed / "planted.json",
+           *sorted((ROOT / "autograder" / ".cache").glob("shared-*/imdb_kept_texts.json")),
+           ROOT / "autograder" / ".cache" / "planted.json"]
+for target in targets:
+    try:
+        with open(target, "w") as f:
+            f.write('{"tuple": true, "items": [{"strings": []}, {"strings": []}, {"strings": []}]}')
+        print("POISONED", target)
+    except OSError as err:
+        print("could not write", target, type(err).__name__)"""
 
 ALLOCATES_WITHOUT_BOUND = """\
 # Keeps every block it allocates: memory use grows until something stops it.
@@ -137,6 +155,7 @@ def hostile_class(assignment: str, released) -> dict[str, dict[str, object]]:
         "allocates-without-bound": {name: with_answer(_prepend(ALLOCATES_WITHOUT_BOUND, reference))},
         "reads-secrets": {name: with_answer(_prepend(READS_SECRETS, reference))},
         "writes-into-bundle": {name: with_answer(_prepend(WRITES_INTO_BUNDLE, reference))},
+        "poisons-shared-values": {name: with_answer(_prepend(POISONS_SHARED_VALUES, reference))},
         "patches-numpy": {name: with_answer(_prepend(PATCHES_NUMPY, reference))},
         "truncated-notebook": {name: truncated[: len(truncated) * 2 // 5]},
         "answer-deleted": {name: no_answer},
