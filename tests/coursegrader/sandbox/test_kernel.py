@@ -42,6 +42,7 @@ def test_memory_limit_trait_is_validated():
         SandboxedKernelManager(memory_limit="lots")
 
 
+@pytest.mark.integration  # a notebook run in a fresh sandboxed kernel that reads the course data: ~4 s
 @needs_bwrap
 def test_notebook_runs_in_sandbox_with_numpy_and_course_data(tmp_path):
     nb = tiny_notebook(
@@ -81,6 +82,7 @@ def test_a_graded_kernel_sees_the_grader_s_data_copy_at_data_and_no_test_label(t
     assert second.split() == ["True", "False"], "labels withheld; the copy's real path is not visible"
 
 
+@pytest.mark.integration  # a fresh sandboxed kernel and a cell left to time out: ~4 s
 @needs_bwrap
 def test_cell_timeout_interrupts_an_infinite_loop_and_the_next_cell_runs(tmp_path):
     """nbgrader's path: nbclient's time-out calls km.interrupt_kernel() (a control message)."""
