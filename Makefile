@@ -3,8 +3,6 @@
 
 PYTHON  ?= python3
 PROFILE ?= auto
-GPU     ?=
-DEMO    ?=
 # run student kernels in bubblewrap: auto (warn loudly if it is missing) | require | off
 export SANDBOX ?= auto
 COURSE_ID := seq2seq-attention
@@ -28,10 +26,8 @@ ASSIGNMENTS := $(notdir $(wildcard labs/*))
 # the gradebook holds the TAs' hand grades: copied to autograder/backups/ before a target rewrites it
 BACKUP  := PYTHONPATH=autograder $(PYTHON) -m coursegrader.backup autograder/gradebook.db
 # what make grade regenerates (results, caches, reports); never submissions or the gradebook
-GENERATED := autograder/autograded autograder/feedback autograder/grades.csv autograder/grading.log \
-             autograder/.work autograder/grading-state.json autograder/.results autograder/class-report.html \
-             autograder/.cache autograder/demo-results autograder/canvas-grades.csv \
-             autograder/moodle-grades.csv report dist
+GENERATED := $(addprefix autograder/,autograded feedback grades.csv grading.log .work grading-state.json .results \
+             class-report.html .cache demo-results canvas-grades.csv moodle-grades.csv) report dist
 
 .DEFAULT_GOAL := help
 .PHONY: help setup release grade lab test test-fast bench bench-grade report clean clean-class backup \
@@ -39,21 +35,11 @@ GENERATED := autograder/autograded autograder/feedback autograder/grades.csv aut
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  options: PROFILE=auto|full|cpu|smoke (default auto: full on a GPU, else cpu), GPU=1,"
-	@echo "           EXCHANGE=folder (default \$$COURSE_EXCHANGE, else autograder/exchange), SANDBOX=auto|require|off,"
-	@echo "           DEMO=honest|hostile (grade a shipped demo class), JOBS=N, JOBS_PER_GPU=K,"
-	@echo "           STUDENT=id, FORCE=1, SCHEDULER=local|tcp://host:8786|slurm|pbs, MEMORY=8G,"
-	@echo "           LIMITS=off|\"disk=2G files=20000 processes=2048 output=16M\" (per kernel)"
-	@echo "           RESERVE=\"cores=50% memory=50%\"|none (left to students; default \$$COURSE_HUB_RESERVE)"
-	@echo "           make report: ONLY=bahdanau,luong-dot,... CELL=gru|lstm NO_RUN=1 (re-render only)"
-	@echo "           make bench: LAB=sentiment|nmt|nmt_luong (time to quality of one lab only)"
-	@echo "           make bench-grade: N=students (default 16), BASELINE=checkout (the same class graded by"
-	@echo "           an older checkout with its own .venv, side by side), MIXED=N (the mixed class), WORKERS=1"
-	@echo "           make extend: STUDENT=id LAB=id and UNTIL=2026-10-14T23:59 or DAYS=n or HOURS=n (NOTE=why)"
-	@echo "           make roster: FILE=export.csv (ID_COLUMN=header); make export: LMS=canvas|moodle PENDING=blank"
+	@echo "  options: PROFILE=auto|full|cpu|smoke (auto: full on a GPU, else cpu), GPU=1, SANDBOX=auto|require|off,"
+	@echo "  EXCHANGE=folder; a target's own are in its line; make grade's JOBS=, MEMORY=, LIMITS=, RESERVE=,"
+	@echo "  SCHEDULER=: docs/grading-at-scale.md#settings"
 
 setup: $(STAMP) ## build .venv with the pinned packages (GPU=1 for GPU TensorFlow)
-
 $(STAMP): environment.yml pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -64,13 +50,11 @@ $(STAMP): environment.yml pyproject.toml
 release: $(STAMP) ## generate labs/ and the demo classes from solutions/ (nbgrader)
 	$(PY) -m coursegrader release
 
-grade: $(STAMP) ## autograde autograder/submitted/ (if empty: the honest demo class, in demo-results/)
+grade: $(STAMP) ## autograde autograder/submitted/ (if empty: the honest demo class); DEMO=honest|hostile STUDENT=id FORCE=1
 	$(PY) -m coursegrader grade --profile $(PROFILE) $(if $(DEMO),--demo $(DEMO)) \
 	  $(if $(JOBS),--jobs $(JOBS)) $(if $(JOBS_PER_GPU),--jobs-per-gpu $(JOBS_PER_GPU)) \
-	  $(if $(STUDENT),--student $(STUDENT)) $(if $(FORCE),--force) \
-	  $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(if $(MEMORY),--memory $(MEMORY)) \
-	  $(if $(LIMITS),--limits "$(LIMITS)") \
-	  $(if $(RESERVE),--reserve "$(RESERVE)")
+	  $(if $(STUDENT),--student $(STUDENT)) $(if $(FORCE),--force) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
+	  $(if $(MEMORY),--memory $(MEMORY)) $(if $(LIMITS),--limits "$(LIMITS)") $(if $(RESERVE),--reserve "$(RESERVE)")
 
 lab: $(STAMP) ## open the student notebooks (labs/) in JupyterLab
 	$(VENV)/bin/jupyter lab --notebook-dir=labs
@@ -81,17 +65,17 @@ publish: $(STAMP) ## (re)release labs/ to the exchange; due dates and roster int
 	@for a in $(ASSIGNMENTS); do $(PY) -m nbgrader release_assignment $$a --force || exit 1; done
 	@echo "Published $(ASSIGNMENTS) to $(COURSE_EXCHANGE): students whose nbgrader uses this exchange can fetch them."
 
-extend: $(STAMP) ## give STUDENT more time for LAB: UNTIL=date or DAYS=n (autograder/extensions.csv)
+extend: $(STAMP) ## give STUDENT more time for LAB: UNTIL=2026-10-14T23:59, DAYS=n or HOURS=n (NOTE=why)
 	$(PY) -m coursegrader extend --student "$(STUDENT)" --lab "$(LAB)" $(if $(UNTIL),--until "$(UNTIL)") \
 	  $(if $(DAYS),--days $(DAYS)) $(if $(HOURS),--hours $(HOURS)) $(if $(NOTE),--note "$(NOTE)")
 
-roster: $(STAMP) ## import the class list FILE=... (Canvas, Moodle or registrar CSV) into autograder/roster.csv
+roster: $(STAMP) ## the class list FILE=export.csv (LMS or registrar CSV; ID_COLUMN=header) into autograder/roster.csv
 	$(PY) -m coursegrader roster "$(FILE)" $(if $(ID_COLUMN),--id-column "$(ID_COLUMN)")
 
 LMS ?= canvas
 EXPORTER_canvas := coursegrader.export.canvas.CanvasExport
 EXPORTER_moodle := coursegrader.export.moodle.MoodleExport
-export: $(STAMP) ## grades for the LMS: LMS=canvas|moodle -> autograder/<LMS>-grades.csv
+export: $(STAMP) ## grades for the LMS: LMS=canvas|moodle -> autograder/<LMS>-grades.csv (PENDING=blank)
 	$(PY) -m nbgrader export --exporter=$(or $(EXPORTER_$(LMS)),$(error LMS=$(LMS): use canvas or moodle)) \
 	  --to autograder/$(LMS)-grades.csv $(if $(PENDING),--LmsExport.pending=$(PENDING))
 
@@ -117,15 +101,15 @@ test: $(STAMP) ## the whole test suite, lint included (real grading runs, ~25 mi
 test-fast: $(STAMP) ## the unit tests only: a developer's one-minute loop
 	$(PY) -m pytest -q -m "not integration and not hub"
 
-bench: $(STAMP) ## speed: NMT step vs the classic code, then time to quality before/after (~40 min)
+bench: $(STAMP) ## speed: NMT step vs the classic code, then time to quality (~40 min; LAB=sentiment|nmt|nmt_luong)
 	$(PY) -m coursetools.bench.step
 	$(PY) -m coursetools.bench.quality $(if $(LAB),--lab $(LAB))
 
-bench-grade: $(STAMP) ## N=16 students whose answers all differ, + both NMT labs: phases, cost per answer (~1 h)
+bench-grade: $(STAMP) ## N=16 distinct answers + both NMT labs: cost per answer (~1 h; BASELINE=checkout MIXED=N WORKERS=1)
 	$(PY) -m coursetools.bench.grading --distinct $(or $(N),16) --profile $(or $(filter-out auto,$(PROFILE)),cpu) \
 	  $(if $(BASELINE),--baseline $(BASELINE)) $(if $(MIXED),--class $(MIXED)) $(if $(WORKERS),--workers)
 
-report: $(STAMP) ## run every lab (Bahdanau, 3 Luong scores, sentiment) into report/index.html
+report: $(STAMP) ## run every lab into report/index.html (ONLY=bahdanau,luong-dot,... CELL=gru|lstm NO_RUN=1)
 	$(PY) -m coursetools.report --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) \
 	  $(if $(CELL),--cell $(CELL)) $(if $(NO_RUN),--no-run)
 

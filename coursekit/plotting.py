@@ -11,6 +11,7 @@ DejaVu Sans only for characters the shipped font lacks.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -126,31 +127,13 @@ def training_curves(
     are skipped, so a run that did not log a metric simply has no line in that
     panel. Returns the Matplotlib figure (close it when done).
     """
-    import math
-
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
 
     if not isinstance(histories, dict):
         raise TypeError(f"histories must map run names to lists of per-epoch records, got {type(histories).__name__}")
     metrics = [tuple(m) for m in metrics]
     if not metrics:
         raise ValueError("metrics must name at least one (key, title) pair")
-
-    def points(history, key):
-        xs, ys = [], []
-        for i, record in enumerate(history or [], start=1):
-            value = record.get(key) if isinstance(record, dict) else None
-            if value is None:
-                continue
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                continue
-            if math.isfinite(value):
-                xs.append(record.get("epoch", i))
-                ys.append(value)
-        return xs, ys
 
     fig, axes = plt.subplots(
         1, len(metrics), figsize=(panel_width * len(metrics), panel_height), sharex=True, squeeze=False
@@ -160,37 +143,73 @@ def training_curves(
     handles = {}
     epochs = set()
     for ax, (key, label) in zip(axes, metrics):
-        drawn = False
-        for n, (run, history) in enumerate(histories.items()):
-            xs, ys = points(history, key)
-            if not xs:
-                continue
-            (line,) = ax.plot(
-                xs,
-                ys,
-                marker="o" if len(xs) <= 30 else None,
-                markersize=4,
-                linewidth=1.8,
-                color=colours[n % len(colours)],
-                label=str(run),
-            )
-            handles.setdefault(str(run), line)
-            epochs.update(xs)
-            drawn = True
-        if not drawn:
-            ax.text(0.5, 0.5, "no data", ha="center", va="center", color="0.5", transform=ax.transAxes)
-        ax.set_title(label, fontsize=11)
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(True, alpha=0.3)
-        ax.spines[["top", "right"]].set_visible(False)
-    numeric = [x for x in epochs if isinstance(x, (int, float))]
-    if numeric and max(numeric) - min(numeric) < 2:  # one or two epochs: whole-number ticks, some margin
-        first, last = math.floor(min(numeric)), math.ceil(max(numeric))
-        axes[0].set_xlim(first - 0.5, last + 0.5)
-        axes[0].set_xticks(range(first, last + 1))
+        _curve_panel(ax, key, label, histories, colours, handles, epochs)
+    _whole_epoch_ticks(axes[0], epochs)
     if title:
         fig.suptitle(title, fontsize=12)
+    _legend_below(fig, handles)
+    return fig
+
+
+def _epoch_points(history, key):
+    """The (epochs, values) of ``key`` in a run's records, skipping missing and non-finite values."""
+    xs, ys = [], []
+    for i, record in enumerate(history or [], start=1):
+        value = record.get(key) if isinstance(record, dict) else None
+        if value is None:
+            continue
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(value):
+            xs.append(record.get("epoch", i))
+            ys.append(value)
+    return xs, ys
+
+
+def _curve_panel(ax, key, label, histories, colours, handles, epochs):
+    """One metric's panel: a line per run (recorded in ``handles`` for the legend, its epochs in
+    ``epochs``), or "no data"."""
+    from matplotlib.ticker import MaxNLocator
+
+    drawn = False
+    for n, (run, history) in enumerate(histories.items()):
+        xs, ys = _epoch_points(history, key)
+        if not xs:
+            continue
+        (line,) = ax.plot(
+            xs,
+            ys,
+            marker="o" if len(xs) <= 30 else None,
+            markersize=4,
+            linewidth=1.8,
+            color=colours[n % len(colours)],
+            label=str(run),
+        )
+        handles.setdefault(str(run), line)
+        epochs.update(xs)
+        drawn = True
+    if not drawn:
+        ax.text(0.5, 0.5, "no data", ha="center", va="center", color="0.5", transform=ax.transAxes)
+    ax.set_title(label, fontsize=11)
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(True, alpha=0.3)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def _whole_epoch_ticks(ax, epochs):
+    """One or two epochs: whole-number ticks and some margin (the axis is shared by every panel)."""
+    numeric = [x for x in epochs if isinstance(x, (int, float))]
+    if numeric and max(numeric) - min(numeric) < 2:
+        first, last = math.floor(min(numeric)), math.ceil(max(numeric))
+        ax.set_xlim(first - 0.5, last + 0.5)
+        ax.set_xticks(range(first, last + 1))
+
+
+def _legend_below(fig, handles):
+    """One legend for every run, under the panels (room made for its rows)."""
     if handles:
         fig.legend(
             list(handles.values()),
@@ -204,4 +223,3 @@ def training_curves(
         fig.tight_layout(rect=(0, min(0.06 + 0.06 * rows, 0.4), 1, 1))
     else:
         fig.tight_layout()
-    return fig

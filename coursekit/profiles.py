@@ -33,7 +33,7 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     # Sentiment: predict_batch_size is the batch of the validation and test predictions (no
     # gradients, so larger than the training batch). cpu trains one epoch: a second one does not
     # raise validation accuracy, so early stopping would keep the first anyway
-    # (`make bench LAB=sentiment` measures it; docs/grading-at-scale.md has the numbers).
+    # (`make bench LAB=sentiment` measures it; docs/benchmarks.md, "Speed", has the numbers).
     "sentiment": {
         "full": dict(
             embedding_dim=256,
@@ -132,7 +132,7 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
 
 # The Luong lab trains on the same data with the same sizes, floors and limits as the Bahdanau lab.
 # Its decoder learns more slowly per epoch (no input feeding: the RNN never sees the attention), so
-# in cpu it keeps the earlier 10 epochs at 2e-3 (greedy 17.8 / beam 19.6 with the general score).
+# in cpu it keeps the earlier 10 epochs at 2e-3 (its BLEU: docs/benchmarks.md, "The labs' results").
 SETTINGS["nmt_luong"] = {name: dict(settings) for name, settings in SETTINGS["nmt"].items()}
 SETTINGS["nmt_luong"]["cpu"].update(epochs=10, learning_rate=2e-3)
 

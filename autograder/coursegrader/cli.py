@@ -23,11 +23,40 @@ from .unit import run_unit
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    share_with_group()  # a course folder shared by the staff group stays writable by all of them
+    if args.command in ("calendar", "extend", "roster"):
+        return termcli.run(args)
+    try:
+        if args.command == "release":
+            release()
+            return 0
+        if args.command == "unit":
+            outcome = run_unit(json.loads(args.spec.read_text(encoding="utf-8")))
+            args.spec.with_suffix(".out.json").write_text(json.dumps(outcome), encoding="utf-8")
+            return 0 if outcome["code"] == 0 else 1
+        return _grade(args)
+    except GradingError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The commands: release, grade (:func:`_add_grade_command`), unit, and the term's (termcli)."""
     parser = argparse.ArgumentParser(
         prog="python -m coursegrader", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("release", help="generate labs/ from solutions/ and rebuild the demo classes")
+    _add_grade_command(sub)
+    u = sub.add_parser("unit", help="run one grading unit (for a cluster scheduler): SPEC.json -> SPEC.out.json")
+    u.add_argument("spec", type=Path)
+    termcli.add_commands(sub)
+    return parser
+
+
+def _add_grade_command(sub) -> None:
+    """``grade`` and its options (the Makefile's ``make grade`` passes them through)."""
     g = sub.add_parser("grade", help="autograde every submission and print a table")
     g.add_argument(
         "--profile",
@@ -86,25 +115,6 @@ def main(argv: list[str] | None = None) -> int:
         help="the kernels' disk, file, process and output limits: 'off', or e.g. 'disk=2G processes=2048' "
         "(default: the table in coursegrader/limits for the profile)",
     )
-    u = sub.add_parser("unit", help="run one grading unit (for a cluster scheduler): SPEC.json -> SPEC.out.json")
-    u.add_argument("spec", type=Path)
-    termcli.add_commands(sub)
-    args = parser.parse_args(argv)
-    share_with_group()  # a course folder shared by the staff group stays writable by all of them
-    if args.command in ("calendar", "extend", "roster"):
-        return termcli.run(args)
-    try:
-        if args.command == "release":
-            release()
-            return 0
-        if args.command == "unit":
-            outcome = run_unit(json.loads(args.spec.read_text(encoding="utf-8")))
-            args.spec.with_suffix(".out.json").write_text(json.dumps(outcome), encoding="utf-8")
-            return 0 if outcome["code"] == 0 else 1
-        return _grade(args)
-    except GradingError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return err.exit_code
 
 
 def _grade(args) -> int:

@@ -147,7 +147,6 @@ class ComputeVerdicts(NbGraderPreprocessor):
     def _judge_all(self, nb, resources):
         assignment = resources["nbgrader"]["assignment"]
         record = nb.metadata.setdefault(META, {})
-        stopped, missing = record.get("stopped"), record.get("answer_missing")
         requests = evidence.decode(record.pop("requests", {}) or {})
         nonce = record.pop("evidence_nonce", "")
         problems = integrity_problems(nb)
@@ -169,29 +168,11 @@ class ComputeVerdicts(NbGraderPreprocessor):
             _, hidden = find_check(assignment, gid)
             warned = show_stderr_and_results(cell)
             cell_error = next((o for o in cell.outputs if o.get("output_type") == "error"), None)
-            ran = meta.get("ran")
-            if missing:
-                passed, message = False, (f"the answer cell(s) {', '.join(missing)} are not in the submitted notebook")
-                ename = "AnswerMissing"
-            elif ran is None:
-                where = stopped["cell"] if stopped else "an earlier cell"
-                passed, ename = False, "NotRun"
-                message = f"this check did not run: the notebook {stopped['why'] if stopped else 'stopped'} in {where}"
-            elif ran == "timed out":
-                passed, ename, message = False, "CellTimeoutError", stopped["detail"]
-            elif ran == "stopped":  # a limit passed in this check cell (coursegrader.limits)
-                passed, ename, message = False, "LimitExceeded", stopped["detail"]
-            else:
-                passed, message, raised = judge(
-                    assignment, gid, hidden, requests.get(gid, {}), records, nonce, cell_error
-                )
-                flags += raised
-                ename = "CheckFailed"
-            cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"]
-            if passed:
-                cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=message + "\n"))
-            else:
-                cell.outputs.append(error_output(ename, message))
+            passed, ename, message, raised = _verdict(
+                assignment, gid, hidden, meta.get("ran"), record, requests.get(gid, {}), records, nonce, cell_error
+            )
+            flags += raised
+            _show_verdict(cell, passed, ename, message)
             checks.append(
                 {
                     "grade_id": gid,
@@ -255,3 +236,30 @@ def status_of(record: dict) -> Status:
     if record.get("warnings") or record.get("notes") or any(c["warnings"] for c in record.get("checks", [])):
         return Status(Kind.WARNINGS)
     return Status(Kind.OK)
+
+
+def _verdict(assignment, gid, hidden, ran, record, request, records, nonce, cell_error):
+    """One check cell's verdict: (passed, error name, message, flags raised). A check that did not
+    run, timed out or passed a limit fails with the reason the kernel recorded, never a judge's."""
+    stopped, missing = record.get("stopped"), record.get("answer_missing")
+    if missing:
+        return False, "AnswerMissing", f"the answer cell(s) {', '.join(missing)} are not in the submitted notebook", []
+    if ran is None:
+        where = stopped["cell"] if stopped else "an earlier cell"
+        message = f"this check did not run: the notebook {stopped['why'] if stopped else 'stopped'} in {where}"
+        return False, "NotRun", message, []
+    if ran == "timed out":
+        return False, "CellTimeoutError", stopped["detail"], []
+    if ran == "stopped":  # a limit passed in this check cell (coursegrader.limits)
+        return False, "LimitExceeded", stopped["detail"], []
+    passed, message, raised = judge(assignment, gid, hidden, request, records, nonce, cell_error)
+    return passed, "CheckFailed", message, raised
+
+
+def _show_verdict(cell, passed: bool, ename: str, message: str) -> None:
+    """The verdict replaces the cell's error: a passed check prints its message, a failed one raises it."""
+    cell.outputs = [o for o in cell.outputs if o.get("output_type") != "error"]
+    if passed:
+        cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=message + "\n"))
+    else:
+        cell.outputs.append(error_output(ename, message))

@@ -95,10 +95,15 @@ def verdict_bahdanau_attention(request: dict, ev: dict, truth: dict) -> str:
     return "The attention weights sum to 1 over the source and ignore padding."
 
 
+def _target_sizes(request: dict) -> tuple[int, int]:
+    """(batch, longest target length) of the target batch a decoder check asked for."""
+    return len(request["target_lengths"]), max(request["target_lengths"])
+
+
 def verdict_bahdanau_decoder(request: dict, ev: dict, truth: dict) -> str:
     _failed_if_raised(ev, "the decoder")
     source = _source(request, ev)
-    batch, tgt_len = len(request["target_lengths"]), max(request["target_lengths"])
+    batch, tgt_len = _target_sizes(request)
     expected = [batch, tgt_len - 1, ev.get("vocab")]
     if ev.get("logits_shape") != expected:
         raise CheckFailed(
@@ -114,7 +119,7 @@ def verdict_bahdanau_decoder(request: dict, ev: dict, truth: dict) -> str:
 def verdict_luong_weights(request: dict, ev: dict, truth: dict) -> str:
     _failed_if_raised(ev, "the decoder")
     source = _source(request, ev)
-    batch, tgt_len = len(request["target_lengths"]), max(request["target_lengths"])
+    batch, tgt_len = _target_sizes(request)
     weights = _array(ev.get("weights"), "the attention weights")
     if weights.shape != (batch, tgt_len - 1, source.shape[1]):
         raise CheckFailed(
@@ -130,7 +135,7 @@ def verdict_luong_weights(request: dict, ev: dict, truth: dict) -> str:
 
 def verdict_luong_decoder(request: dict, ev: dict, truth: dict) -> str:
     _failed_if_raised(ev, "the decoder")
-    batch, tgt_len = len(request["target_lengths"]), max(request["target_lengths"])
+    batch, tgt_len = _target_sizes(request)
     expected = [batch, tgt_len - 1, ev.get("vocab")]
     if ev.get("logits_shape") != expected:
         raise CheckFailed(

@@ -93,35 +93,14 @@ def fit(
     manager = tf.train.CheckpointManager(checkpoint, str(folder), max_to_keep=1)
     log = TrainingLog(folder)
     if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        log.load()
-        best = min(log.epochs, key=lambda e: e["validation_loss"])["epoch"] if log.epochs else 0
-        out(
-            f"Found checkpoint {manager.latest_checkpoint}: restored it and SKIPPED training "
-            f"(delete {folder} to train again)."
-        )
-        return Training(log, True, sum(e["seconds"] for e in log.epochs), best)
+        return _restore(manager, checkpoint, log, folder, out)
 
     rng = np.random.default_rng(seed)
     start, best_loss, best_epoch = _now(), np.inf, 0
     for epoch in range(1, epochs + 1):
-        epoch_start, losses, step_times = _now(), [], []
-        for source, target in data.batches(batch_size, rng):
-            step_start = _now()
-            losses.append(float(train_step(source, target)))
-            step_times.append(_now() - step_start)
-            if epoch == 1 and len(losses) == 1:
-                out(f"first step (tracing and graph optimisation included): {step_times[0]:.1f} s")
-        seconds = _now() - epoch_start
-        validation_loss, validation_accuracy = teacher_forced_metrics(eval_step, data.batches(256, split="validation"))
-        record = log.add(
-            epoch=epoch,
-            train_loss=float(np.mean(losses)),
-            validation_loss=validation_loss,
-            validation_accuracy=validation_accuracy,
-            seconds=seconds,
-            ms_per_step=1000 * float(np.median(step_times)),
-        )
+        losses, step_times, seconds = _train_epoch(train_step, data, batch_size, rng, first=epoch == 1, out=out)
+        record = _validate(log, eval_step, data, epoch, losses, step_times, seconds)
+        validation_loss, validation_accuracy = record["validation_loss"], record["validation_accuracy"]
         improved = validation_loss < best_loss
         if improved:
             best_loss, best_epoch = validation_loss, epoch
@@ -143,6 +122,44 @@ def fit(
         f"training took {seconds:.0f} s; kept epoch {best_epoch} (validation loss {best_loss:.3f}; * = improved, saved)"
     )
     return Training(log, False, seconds, best_epoch)
+
+
+def _restore(manager, checkpoint, log: TrainingLog, folder: Path, out) -> Training:
+    """The checkpoint already in ``folder``, with its history: nothing is trained."""
+    checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    log.load()
+    best = min(log.epochs, key=lambda e: e["validation_loss"])["epoch"] if log.epochs else 0
+    out(
+        f"Found checkpoint {manager.latest_checkpoint}: restored it and SKIPPED training "
+        f"(delete {folder} to train again)."
+    )
+    return Training(log, True, sum(e["seconds"] for e in log.epochs), best)
+
+
+def _train_epoch(train_step: Callable, data: TranslationData, batch_size: int, rng, *, first: bool, out):
+    """One pass over the training batches: (losses, seconds per step, seconds of the epoch). The
+    first step of the first epoch is announced: it includes tracing the step into a graph."""
+    epoch_start, losses, step_times = _now(), [], []
+    for source, target in data.batches(batch_size, rng):
+        step_start = _now()
+        losses.append(float(train_step(source, target)))
+        step_times.append(_now() - step_start)
+        if first and len(losses) == 1:
+            out(f"first step (tracing and graph optimisation included): {step_times[0]:.1f} s")
+    return losses, step_times, _now() - epoch_start
+
+
+def _validate(log: TrainingLog, eval_step: Callable, data: TranslationData, epoch, losses, step_times, seconds) -> dict:
+    """The epoch's teacher-forced validation loss and accuracy, logged with its training numbers."""
+    validation_loss, validation_accuracy = teacher_forced_metrics(eval_step, data.batches(256, split="validation"))
+    return log.add(
+        epoch=epoch,
+        train_loss=float(np.mean(losses)),
+        validation_loss=validation_loss,
+        validation_accuracy=validation_accuracy,
+        seconds=seconds,
+        ms_per_step=1000 * float(np.median(step_times)),
+    )
 
 
 def _now() -> float:

@@ -139,6 +139,7 @@ def nbgrader_export(course, tmp_path, exporter, *options):
     return subprocess.run([*cmd, *options], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.integration  # nbgrader export in a subprocess: ~5 s
 def test_nbgrader_export_runs_the_plugins_and_refuses_while_grades_are_pending(course, tmp_path):
     refused = nbgrader_export(course, tmp_path, "coursegrader.export.canvas.CanvasExport")
     assert refused.returncode == 1 and not (tmp_path / "out.csv").exists()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import nbformat
+import pytest
 from nbgrader.api import Gradebook
 
 from coursegrader.nbcommand import nbgrader
@@ -14,6 +15,7 @@ from coursegrader.publish import ApplyTerm
 from tests.support.term_fixtures import hand_in, make_gradebook, write_term
 
 
+@pytest.mark.integration  # nbgrader generate_assignment on a whole lab: ~5 s
 def test_the_released_lab_says_when_it_is_due_in_its_locked_first_cell(tmp_path):
     term = write_term(tmp_path / "term", roster=None)
     code, _ = nbgrader(

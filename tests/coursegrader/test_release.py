@@ -23,6 +23,7 @@ def fresh_release(tmp_path_factory):
     return tmp
 
 
+@pytest.mark.integration  # a whole release of every lab (nbgrader): ~10 s
 @pytest.mark.parametrize("assignment", assignments())
 def test_committed_lab_equals_a_fresh_release(fresh_release, assignment):
     name = f"{assignment}/{assignment}.ipynb"
@@ -35,6 +36,7 @@ def _demo_files(root):
     return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
 
 
+@pytest.mark.integration  # the same release
 def test_committed_demo_classes_equal_a_fresh_build(fresh_release):
     committed_root, fresh_root = ROOT / "autograder" / "demo", fresh_release / "demo"
     # expected_scores.csv and the demo classes' terms (term/: calendar, roster...) are inputs, not built

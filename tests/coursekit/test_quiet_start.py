@@ -31,6 +31,7 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.integration  # a Python that imports TensorFlow: ~5 s each
 @cpu_only
 @pytest.mark.parametrize("level", [None, "2"])
 def test_importing_tensorflow_the_labs_way_prints_no_startup_line_and_warnings_still_show(level):
@@ -50,6 +51,7 @@ def test_importing_tensorflow_the_labs_way_prints_no_startup_line_and_warnings_s
     assert "UserWarning: Do not pass an `input_shape`" in done.stderr
 
 
+@pytest.mark.integration  # a Python that imports TensorFlow: ~5 s
 def test_a_tensorflow_error_after_the_import_still_shows():
     code = LABS_WAY + "tf.debugging.assert_equal(1, 2, message='a genuine error')\n"
     with pytest.raises(subprocess.CalledProcessError) as failed:
@@ -97,6 +99,7 @@ def test_a_crash_inside_the_filter_still_shows_what_was_written_before_it():
     assert done.returncode != 0 and "the reason of the crash" in done.stderr
 
 
+@pytest.mark.integration  # a kernel that imports TensorFlow: ~5 s each
 @cpu_only
 @pytest.mark.parametrize("kernel", ["jupyter", "grader sandbox"])
 def test_a_notebook_cell_importing_tensorflow_the_labs_way_has_no_stderr_output(kernel, tmp_path):

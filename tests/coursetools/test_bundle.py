@@ -133,6 +133,7 @@ def lab_imports() -> list[str]:
     return sorted(found)
 
 
+@pytest.mark.integration  # a fresh venv and a pip install: ~15 s
 def test_one_install_line_makes_the_lab_library_and_the_labs_imports_work(built, tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", venv], check=True, timeout=300)

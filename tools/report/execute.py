@@ -118,37 +118,46 @@ def run_one(
     }
     start = time.monotonic()
     try:
-        if not notebook.is_file():
-            raise FileNotFoundError(f"notebook {spec.notebook} does not exist")
-        errors = executor(notebook, workdir, env, timeout)  # a list of cell errors, or None
-        status["cell_errors"] = (
-            [_jsonable(e) for e in errors if isinstance(e, Mapping)] if isinstance(errors, list) else []
-        )
-        if not (workdir / SUMMARY_FILE).is_file():
-            first = status["cell_errors"][:1]
-            raise RuntimeError(
-                f"the notebook wrote no {SUMMARY_FILE} (its last cell must call "
-                f"coursekit.summary.save_summary(summary))"
-                + (
-                    f"; {len(status['cell_errors'])} cell(s) raised, the first one cell {first[0]['cell']}:\n"
-                    f"{first[0]['traceback']}"
-                    if first
-                    else " and no cell raised an error"
-                )
-            )
-        load_summary(workdir / SUMMARY_FILE)
+        _execute(executor, notebook, workdir, env, timeout, status)
     except Exception as error:  # noqa: BLE001 - any failure of one run is reported, not raised
         status.update(status="failed", error=error_text(error))
     status["seconds"] = round(time.monotonic() - start, 1)
     (workdir / STATUS_FILE).write_text(json.dumps(status, ensure_ascii=False, indent=1), encoding="utf-8")
     if log:
-        outcome = "ok" if status["status"] == "ok" else "FAILED:\n" + textwrap.indent(status["error"], "    ")
-        if status["status"] == "ok" and status["cell_errors"]:
-            outcome += ", but cells raised: " + "; ".join(
-                f"cell {e['cell']}: {e['ename']}: {e['evalue'][:120]}" for e in status["cell_errors"]
-            )
-        print(f"  {spec.name}: {outcome} ({status['seconds']:.0f} s)", file=log, flush=True)
+        _announce(spec, status, log)
     return status
+
+
+def _execute(executor: Callable, notebook: Path, workdir: Path, env, timeout, status: dict) -> None:
+    """Run the notebook, its cell errors into ``status``; raise when it wrote no summary (its last
+    cell's job), saying which cell raised first if one did."""
+    if not notebook.is_file():
+        raise FileNotFoundError(f"notebook {status['notebook']} does not exist")
+    errors = executor(notebook, workdir, env, timeout)  # a list of cell errors, or None
+    status["cell_errors"] = [_jsonable(e) for e in errors if isinstance(e, Mapping)] if isinstance(errors, list) else []
+    if not (workdir / SUMMARY_FILE).is_file():
+        first = status["cell_errors"][:1]
+        raise RuntimeError(
+            f"the notebook wrote no {SUMMARY_FILE} (its last cell must call "
+            f"coursekit.summary.save_summary(summary))"
+            + (
+                f"; {len(status['cell_errors'])} cell(s) raised, the first one cell {first[0]['cell']}:\n"
+                f"{first[0]['traceback']}"
+                if first
+                else " and no cell raised an error"
+            )
+        )
+    load_summary(workdir / SUMMARY_FILE)
+
+
+def _announce(spec: RunSpec, status: dict, log) -> None:
+    """One line per run on ``log``: ok (and any cells that raised anyway) or FAILED with the error."""
+    outcome = "ok" if status["status"] == "ok" else "FAILED:\n" + textwrap.indent(status["error"], "    ")
+    if status["status"] == "ok" and status["cell_errors"]:
+        outcome += ", but cells raised: " + "; ".join(
+            f"cell {e['cell']}: {e['ename']}: {e['evalue'][:120]}" for e in status["cell_errors"]
+        )
+    print(f"  {spec.name}: {outcome} ({status['seconds']:.0f} s)", file=log, flush=True)
 
 
 def run_all(

@@ -152,6 +152,18 @@ class CappedKernelClient(AsyncKernelClient):
         return dropped
 
 
+def size_setting(proposal, owner: str) -> str:
+    """A size setting of a kernel manager (``''``: none, or e.g. ``'8M'``), stripped; a
+    configuration error naming ``owner`` and the setting when it is not a size."""
+    value = proposal["value"].strip()
+    if value:
+        try:
+            parse_size(value)
+        except ValueError as err:
+            raise TraitError(f"{owner}.{proposal['trait'].name}: {err}") from None
+    return value
+
+
 class CappedKernelManager(AsyncKernelManager):
     """An async kernel manager whose clients are :class:`CappedKernelClient` (the sandboxed manager
     is one; the grader uses this one when it grades without the sandbox)."""
@@ -165,13 +177,7 @@ class CappedKernelManager(AsyncKernelManager):
 
     @validate("output_limit")
     def _check_output_limit(self, proposal) -> str:
-        value = proposal["value"].strip()
-        if value:
-            try:
-                parse_size(value)
-            except ValueError as err:
-                raise TraitError(f"{type(self).__name__}.output_limit: {err}") from None
-        return value
+        return size_setting(proposal, type(self).__name__)
 
     def is_running(self) -> bool:
         process = getattr(self.provisioner, "process", None)  # LocalProvisioner's Popen

@@ -145,8 +145,22 @@ def bwrap_argv(
     file system.
     """
     sized = ["--size", str(tmpfs_size)] if tmpfs_size and supports_tmpfs_size(bwrap) else []
+    argv = [bwrap, *_isolation(env)]
+    # Mounts, applied parents first so that deeper ones win (a read-only folder
+    # inside the read-write cwd stays read-only, and vice versa).
+    mounts = _mounts(cwd, runtime_dir, readonly, devices, placed or {}, sized, bool(tmpfs_size))
+    for _, args in sorted(mounts, key=lambda m: _depth(m[0])):  # sorted() is stable
+        argv += args
+    if tmpfs_size:  # last: the mounts above need their mount points created in /dev
+        argv += ["--remount-ro", "/dev"]
+
+    return [*argv, "--chdir", cwd, "--", *kernel_cmd]
+
+
+def _isolation(env: dict[str, str]) -> list[str]:
+    """bubblewrap's options that cut the kernel off from the grader: namespaces, capabilities,
+    terminal, lifetime and environment."""
     argv = [
-        bwrap,
         "--unshare-all",  # new user, PID, IPC, UTS, cgroup and network namespaces
         "--unshare-net",  # (part of --unshare-all; spelled out: only a loopback, no network)
         "--die-with-parent",  # SIGKILL the sandbox when the grader dies
@@ -157,9 +171,20 @@ def bwrap_argv(
     ]  # nothing from the grader's environment...
     for name, value in env.items():
         argv += ["--setenv", name, value]  # ...except this whitelist
+    return argv
 
-    # Mounts, applied parents first so that deeper ones win (a read-only folder
-    # inside the read-write cwd stays read-only, and vice versa).
+
+def _mounts(
+    cwd: str,
+    runtime_dir: str,
+    readonly: list[str],
+    devices: list[str],
+    placed: dict[str, str],
+    sized: list[str],
+    bounded: bool,
+) -> list[tuple[str, list[str]]]:
+    """Every mount of the sandbox as (mount point, bubblewrap options), in no particular order
+    (``sized``: the ``--size`` of the bounded tmpfs; ``bounded``: a disk limit is set)."""
     mounts: list[tuple[str, list[str]]] = [
         ("/usr", ["--ro-bind", "/usr", "/usr"]),  # system programs and libraries
         ("/proc", ["--proc", "/proc"]),  # a fresh procfs for the new PID namespace
@@ -182,18 +207,13 @@ def bwrap_argv(
         mounts.append((path, ["--dev-bind", path, path]))  # GPUs: device nodes need --dev-bind
     for path in readonly:
         mounts.append((path, ["--ro-bind-try", path, path]))
-    for inside, real in (placed or {}).items():
+    for inside, real in placed.items():
         mounts.append((inside, ["--ro-bind", real, inside]))
     mounts.append((cwd, ["--bind", cwd, cwd]))  # the notebook's folder
     mounts.append((runtime_dir, ["--bind", runtime_dir, runtime_dir]))  # connection file + sockets
-    if tmpfs_size:  # the tmpfs under /dev is writable and unbounded: a sized /dev/shm instead
+    if bounded:  # the tmpfs under /dev is writable and unbounded: a sized /dev/shm instead
         mounts.append(("/dev/shm", [*sized, "--tmpfs", "/dev/shm"]))
-    for _, args in sorted(mounts, key=lambda m: _depth(m[0])):  # sorted() is stable
-        argv += args
-    if tmpfs_size:  # last: the mounts above need their mount points created in /dev
-        argv += ["--remount-ro", "/dev"]
-
-    return [*argv, "--chdir", cwd, "--", *kernel_cmd]
+    return mounts
 
 
 def sandbox_env(parent_env: dict[str, str], keep=ENV_KEEP) -> dict[str, str]:

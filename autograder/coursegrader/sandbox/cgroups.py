@@ -85,6 +85,8 @@ def _unescape_mount(path: str) -> str:
     return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), path)
 
 
+# autograder/hub/coursespawner.py reads mountinfo and /proc/self/cgroup the same way in its own
+# copy, on purpose: JupyterHub loads that file from its configuration folder, without the grader.
 def _cgroup_mounts(mountinfo: str) -> list[tuple[str, str, str, list[str]]]:
     """``(fstype, mount point, root inside the hierarchy, super options)`` of every cgroup mount."""
     found = []
@@ -232,6 +234,17 @@ class KernelGroup:
         grader that was killed can be told from those of a live one: see ``sandbox.sweep``)."""
         return Path(folder) / f"{CGROUP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
 
+    @classmethod
+    def made_in(cls, folder: Path, unavailable: type[Exception]) -> Path:
+        """A new, empty group under ``folder`` (:meth:`new_path`); ``unavailable`` saying why when
+        the folder refuses it."""
+        path = cls.new_path(folder)
+        try:
+            path.mkdir()
+        except OSError as err:
+            raise unavailable(f"cannot create a cgroup in {folder}: {err.strerror or err}") from None
+        return path
+
     def _write(self, name: str, value: str, optional: bool = False) -> None:
         target = self.path / name
         if optional and not target.exists():
@@ -304,11 +317,7 @@ class MemoryCap(KernelGroup):
         """A new group capped at ``limit`` bytes (RAM plus swap) under ``parent``
         (default :func:`find_cgroup_parent`). Raises :class:`MemoryCapUnavailable`."""
         version, folder = find_cgroup_parent() if parent is None else parent
-        path = cls.new_path(folder)
-        try:
-            path.mkdir()
-        except OSError as err:
-            raise MemoryCapUnavailable(f"cannot create a cgroup in {folder}: {err.strerror or err}") from None
+        path = cls.made_in(folder, MemoryCapUnavailable)
         cap = cls(path, version, limit)
         try:
             if version == 2:

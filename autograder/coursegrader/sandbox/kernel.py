@@ -34,11 +34,11 @@ import sys
 import tempfile
 from typing import ClassVar
 
-from traitlets import Integer, List, TraitError, Unicode, default, validate
+from traitlets import Integer, List, Unicode, default, validate
 
 from coursekit import ROOT
 
-from ..limits.channels import CappedKernelManager
+from ..limits.channels import CappedKernelManager, size_setting
 from ..limits.usage import sandbox_pid, tasks_inside
 from . import INSTALL_HINT
 from .bwrap import (
@@ -112,13 +112,7 @@ class SandboxedKernelManager(CappedKernelManager):
 
     @validate("memory_limit", "disk_limit")
     def _check_size(self, proposal) -> str:
-        value = proposal["value"].strip()
-        if value:
-            try:
-                parse_size(value)
-            except ValueError as err:
-                raise TraitError(f"SandboxedKernelManager.{proposal['trait'].name}: {err}") from None
-        return value
+        return size_setting(proposal, "SandboxedKernelManager")
 
     @property
     def memory_cap(self) -> MemoryCap | None:

@@ -48,11 +48,7 @@ class ProcessCap(KernelGroup):
             version, folder = find_cgroup_parent(controller="pids") if parent is None else parent
         except MemoryCapUnavailable as err:
             raise ProcessCapUnavailable(str(err)) from None
-        path = cls.new_path(folder)
-        try:
-            path.mkdir()
-        except OSError as err:
-            raise ProcessCapUnavailable(f"cannot create a cgroup in {folder}: {err.strerror or err}") from None
+        path = cls.made_in(folder, ProcessCapUnavailable)
         cap = cls(path, version, limit)
         try:
             cap._write("pids.max", str(limit))

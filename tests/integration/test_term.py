@@ -1,4 +1,4 @@
-"""The honest demo class's term, end to end (smoke run shared with tests/test_grading.py): its late
+"""The honest demo class's term, end to end (smoke run shared with tests/integration/test_grading.py): its late
 hand-in, its extension and the student on the roster who handed nothing in are in grades.csv, the
 table, the feedback pages, the class report, the gradebook (as nbgrader's own export reads it)
 and the LMS files. The term: autograder/demo/term/honest/."""
