@@ -166,7 +166,7 @@ def test_manual_grades_appear_in_the_summary_and_next_to_their_answer():
     body = page[page.index("</header>") :]
     query_answer = body.index("parameters of difference are exactly")
     note = body.index('id="grade-answer_dot_or_general"')
-    assert query_answer < note < body.index("Question 2: reading an attention map")
+    assert query_answer < note < body.index("Question 2: what does an attention map show?")
     assert "needs manual grade" in body[body.index('id="grade-answer_attention_alignment"') :]
 
 
