@@ -122,13 +122,13 @@ def _grade(args) -> int:
     grader failed on a unit or a demo class did not get its expected scores."""
     demo_class, workdir = args.demo, args.workdir
     _leave_to_students(args.reserve)
-    if demo_class is None and workdir is None:
-        workdir = AUTOGRADER
-        if not _has_submissions(workdir / "submitted"):
-            demo_class = "honest"
-            print(f"No submissions in {workdir / 'submitted'}: grading the shipped honest demo class instead.")
+    if demo_class is None and workdir is None and not _has_submissions(AUTOGRADER / "submitted"):
+        # the demo class has its own folder: seeded into the course's submitted/, its students would
+        # be graded with the class collected there later, and its rows would reach the gradebook
+        demo_class = "honest"
+        print(f"No submissions in {AUTOGRADER / 'submitted'}: grading the shipped honest demo class instead.")
     if workdir is None:
-        workdir = demo.demo_workdir(demo_class)
+        workdir = AUTOGRADER if demo_class is None else demo.demo_workdir(demo_class)
     if demo_class is None:  # the TAs' hand grades live only in the gradebook: a copy first
         _backup(workdir / "gradebook.db")
     results = grade(
