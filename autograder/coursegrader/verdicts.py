@@ -29,6 +29,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from coursekit import data
 from coursekit.checks import CheckFailed, evidence
+from coursekit.checks.base import reason
 
 from .cells import META, grade_id, is_answer, is_check, nbgrader_meta
 from .execute import cell_label
@@ -200,10 +201,9 @@ def first_locked_error(cell, index: int, errors: list) -> list[str]:
         return []
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
-            return [
-                f"the first locked cell that failed is `{cell_label(cell, index)}`: "
-                f"{out.get('ename')}: {first_line(out.get('evalue', ''))}"
-            ]
+            why = reason(out.get("evalue", ""))
+            error = f"{out.get('ename')}: {why}" if why else out.get("ename")
+            return [f"the first locked cell that failed is `{cell_label(cell, index)}`: {error}"]
     return []
 
 

@@ -36,21 +36,35 @@ class Check:
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 KERAS_WRAPPER = "Exception encountered when calling"
 KERAS_ARGUMENTS = "Arguments received by"
+# TensorFlow names its kernels and graph nodes in an error's text ("{{function_node __wrapped__...}}
+# Matrix size-incompatible: ... [Op:BatchMatMulV2] name: ", "... for '{{node model/layer/MatMul}} =
+# BatchMatMulV2[T=DT_FLOAT, ...](inputs)' with input shapes: ..."): only the reason and the op say
+# what a student did wrong.
+TF_FUNCTION_NODE = re.compile(r"^\{\{function_node [^}]*\}\}\s*")
+TF_GRAPH_NODE = re.compile(r"for '\{\{node [^}]*\}\} = (\w+).*?' with")
+TF_EMPTY_NAME = re.compile(r"\s+name:\s*$")
 
 
 def raised(error: BaseException) -> dict:
-    """How evidence records an exception raised by the notebook's code: its type and the line of its
-    message that says most (TensorFlow starts with "in user code:" and ends with the reason; Keras
-    wraps an error of a layer's call() in "Exception encountered when calling ...", then the reason in
-    bold, then the arguments, and only the reason tells a student what to change)."""
-    lines = [ANSI.sub("", line).strip() for line in str(error).strip().splitlines()]
+    """How evidence records an exception raised by the notebook's code: its type and :func:`reason`."""
+    return {"type": type(error).__name__, "message": reason(str(error))}
+
+
+def reason(message: str) -> str:
+    """The line of an error's message that says most (a traced function's error starts with "in user
+    code:", then the frames, then the reason; Keras wraps an error of a layer's call() in "Exception
+    encountered when calling ...", then the reason, then the arguments, and only the reason tells a
+    student what to change)."""
+    lines = [ANSI.sub("", line).strip() for line in message.strip().splitlines()]
     lines = [line for line in lines if line]
-    if len(lines) > 1 and lines[0].startswith(KERAS_WRAPPER):
-        end = next((i for i, line in enumerate(lines) if line.startswith(KERAS_ARGUMENTS)), len(lines))
-        lines = lines[1:end] or lines[:1]
+    wrapper = max((i for i, line in enumerate(lines) if KERAS_WRAPPER in line), default=None)
+    if wrapper is not None and wrapper + 1 < len(lines):
+        end = next((i for i, line in enumerate(lines) if line.startswith(KERAS_ARGUMENTS) and i > wrapper), len(lines))
+        lines = lines[wrapper + 1 : end] or lines[wrapper : wrapper + 1]
     useful = [line for line in lines if line != "in user code:" and not line.startswith("File ")]
     line = useful[0] if useful and lines and lines[0] != "in user code:" else (useful[-1] if useful else "")
-    return {"type": type(error).__name__, "message": line[:300]}
+    line = TF_EMPTY_NAME.sub("", TF_FUNCTION_NODE.sub("", TF_GRAPH_NODE.sub(r"in \1 with", line)))
+    return line[:300]
 
 
 def attempt(function: Callable, *args: Any, **kwargs: Any) -> tuple[Any, dict | None]:

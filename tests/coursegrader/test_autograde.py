@@ -237,3 +237,18 @@ def test_every_student_folder_is_accounted_for(tmp_path):
     assert found["two"].problem.kind is Kind.SEVERAL_NOTEBOOKS
     assert str(found["none"].problem) == "no notebook (found notes.txt)"
     assert found["lost"].problem.kind is Kind.NO_ASSIGNMENT_FOLDER
+
+
+def test_the_first_failed_locked_cell_is_named_with_the_reason_a_student_can_act_on():
+    cell = nbformat.v4.new_code_cell("model = SentimentClassifier()")
+    wrapped = (
+        "Exception encountered when calling LuongAttention.call().\n\n"
+        "Matrix size-incompatible: In[0]: [128,128], In[1]: [128,100,128]\n\n"
+        "Arguments received by LuongAttention.call():\n  • query=tf.Tensor(shape=(128, 128))"
+    )
+    cell.outputs = [nbformat.v4.new_output("error", ename="InvalidArgumentError", evalue=wrapped, traceback=[])]
+    (note,) = verdicts.first_locked_error(cell, 12, [])
+    assert note.endswith("InvalidArgumentError: Matrix size-incompatible: In[0]: [128,128], In[1]: [128,100,128]")
+    cell.outputs = [nbformat.v4.new_output("error", ename="NotImplementedError", evalue="", traceback=[])]
+    assert verdicts.first_locked_error(cell, 12, [])[0].endswith(": NotImplementedError")
+    assert verdicts.first_locked_error(cell, 12, ["an earlier check failed"]) == []
