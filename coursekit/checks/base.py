@@ -59,7 +59,7 @@ def reason(message: str) -> str:
     lines = [line for line in lines if line]
     wrapper = max((i for i, line in enumerate(lines) if KERAS_WRAPPER in line), default=None)
     if wrapper is not None and wrapper + 1 < len(lines):
-        end = next((i for i, line in enumerate(lines) if line.startswith(KERAS_ARGUMENTS) and i > wrapper), len(lines))
+        end = next((i for i in range(wrapper + 1, len(lines)) if lines[i].startswith(KERAS_ARGUMENTS)), len(lines))
         lines = lines[wrapper + 1 : end] or lines[wrapper : wrapper + 1]
     useful = [line for line in lines if line != "in user code:" and not line.startswith("File ")]
     line = useful[0] if useful and lines and lines[0] != "in user code:" else (useful[-1] if useful else "")
